@@ -71,7 +71,8 @@ class EnricherFailed(SeedError):
 class RequirementsUnmet(SeedError):
     exit_code = 1
 
-    def __init__(self, violations):
+    def __init__(self, violations, result=None):
         self.violations = violations
+        self.result = result
         names = ", ".join(v.requirement for v in violations)
         super().__init__(f"{len(violations)} requirement(s) unmet, run rolled back: {names}")

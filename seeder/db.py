@@ -1,0 +1,96 @@
+"""Connections and catalog look-ups. Messages never contain a password."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import ConnectionFailed, UnsafeTarget
+
+LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def mask(text: str) -> str:
+    """Hide any password of a URL or key=value conninfo inside text."""
+    text = _PASSWORD_IN_URL.sub(r"\1***\3", text)
+    return _PASSWORD_KV.sub(r"\1***", text)
+
+
+def parse(url: str) -> dict:
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(url)
+    except Exception as exc:  # psycopg raises ProgrammingError with the text in it
+        raise ConnectionFailed(
+            f"malformed database URL {mask(url)!r}: {mask(str(exc)).strip()}",
+            hint="expected postgresql://user[:password]@host[:port]/dbname",
+        ) from None
+
+
+def is_local(url: str) -> bool:
+    hosts = str(parse(url).get("host", "") or "").split(",")
+    return all(h.strip() in LOCAL_HOSTS or h.strip().startswith("/") for h in hosts)
+
+
+def guard(url: str, env: dict, allow_remote: bool) -> None:
+    """Refuse production-looking targets unless --allow-remote."""
+    if allow_remote:
+        return
+    for var in ("APP_ENV", "NODE_ENV", "SEED_ENV"):
+        if env.get(var, "").strip().lower() == "production":
+            raise UnsafeTarget(
+                f"refusing to seed: {var}=production looks like a production environment",
+                hint="unset it, or pass --allow-remote if this really is a development database",
+            )
+    if not is_local(url):
+        host = parse(url).get("host")
+        raise UnsafeTarget(
+            f"refusing to seed non-local host {host!r}: seed-sql writes only to local databases by default",
+            hint="pass --allow-remote to seed a remote development database",
+        )
+
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5):
+    import psycopg
+
+    info = parse(url)
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout)
+    except psycopg.OperationalError as exc:
+        where = f"{info.get('host') or 'local socket'}:{info.get('port') or 5432}/{info.get('dbname', '')}"
+        reason = mask(str(exc)).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        raise ConnectionFailed(f"cannot connect to PostgreSQL at {where}: {reason}") from None
+    return conn
+
+
+@dataclass
+class Catalog:
+    """Tables and their columns in the current schema: name -> {column: (type, not_null, has_default)}."""
+
+    tables: dict[str, dict[str, tuple[str, bool, bool]]] = field(default_factory=dict)
+    server_version: int = 0
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+
+CATALOG_SQL = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
+       current_setting('server_version_num')::int
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p')
+ORDER BY c.relname, a.attnum
+"""
+
+
+def read_catalog(conn) -> Catalog:
+    catalog = Catalog()
+    for table, column, typ, notnull, hasdef, version in conn.execute(CATALOG_SQL):
+        catalog.tables.setdefault(table, {})[column] = (typ, notnull, hasdef)
+        catalog.server_version = version
+    return catalog

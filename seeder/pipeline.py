@@ -1,0 +1,95 @@
+"""The pipeline `render` and `run` share: catalog -> plan -> pools -> render -> script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import headers, plan, pools, resources
+from .config import Options
+from .render import Check, Rendered, Renderer, Statement
+from .sqltext import Sql, literal
+
+LOCK_KEY = 8_320_917_411  # pg_advisory_xact_lock key shared by every seed-sql run
+BASE_FLAG = Sql("(SELECT base FROM seed_ctx)")
+
+
+@dataclass
+class Script:
+    options: Options
+    selection: plan.Selection
+    pools: dict[str, list[str]]
+    rendered: list[Rendered]
+    setup: list[str] = field(default_factory=list)
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [s for r in self.rendered for s in r.statements]
+
+    @property
+    def checks(self) -> list[Check]:
+        return [c for r in self.rendered for c in r.checks]
+
+
+def template_dirs(options: Options):
+    # User directories first so their files win the loader's lookup by name.
+    return [*options.templates, resources.templates_dir()]
+
+
+def load_enrichers(options: Options) -> dict[str, headers.Enricher]:
+    return headers.discover(options.templates, resources.templates_dir())
+
+
+def setup_sql(options: Options) -> list[str]:
+    """SET LOCAL settings of the one transaction (TimeZone UTC: columns hold UTC)."""
+    return [
+        "SET LOCAL TimeZone = 'UTC'",
+        "SET LOCAL standard_conforming_strings = on",
+        "SET LOCAL work_mem = '128MB'",
+        "SET LOCAL jit = off",
+        "SET LOCAL client_min_messages = warning",
+    ]
+
+
+def timeouts_sql(options: Options) -> list[str]:
+    """Set after the advisory lock is held, so waiting for another run is not cut short."""
+    return [
+        f"SET LOCAL lock_timeout = {literal(options.lock_timeout)}",
+        f"SET LOCAL statement_timeout = {literal(options.statement_timeout)}",
+    ]
+
+
+POOL_TABLE = "CREATE TEMP TABLE seed_pool (kind text, idx int, v text, PRIMARY KEY (kind, idx)) ON COMMIT DROP"
+
+
+def context_sql(options: Options) -> str:
+    # Base data only into an empty "User" table (or with --force); decided once,
+    # before any insert, so later statements see the same answer.
+    return (
+        "CREATE TEMP TABLE seed_ctx ON COMMIT DROP AS "
+        f'SELECT ({literal(options.force)} OR NOT EXISTS (SELECT FROM "User")) AS base'
+    )
+
+
+def build(options: Options, existing_tables: set[str] | None) -> Script:
+    enrichers = load_enrichers(options)
+    selection = plan.select(
+        enrichers,
+        only=options.only,
+        with_=options.with_,
+        overrides=options.overrides,
+        existing_tables=existing_tables,
+    )
+    dirs = template_dirs(options)
+    text_pools = pools.build(options.seed, dirs)
+    context = {
+        "seed": options.seed,
+        "scale": options.scale,
+        "anchor": literal(options.anchor),
+        "min": selection.minimums,
+        "pool_size": pools.sizes(text_pools),
+        "base_run": BASE_FLAG,
+        "force": options.force,
+    }
+    renderer = Renderer(dirs)
+    rendered = [renderer.render(e, context) for e in selection.enrichers]
+    return Script(options, selection, text_pools, rendered, setup_sql(options))

@@ -1,0 +1,160 @@
+"""Execute a Script in one transaction: lock, pools, enrichers, verification, COMMIT or ROLLBACK."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from . import db, pools, resources
+from .checks import CheckResult, run_checks
+from .config import Options
+from .errors import EnricherFailed, LockBusy, RequirementsUnmet, SchemaError
+from .pipeline import LOCK_KEY, POOL_TABLE, Script, build, context_sql, timeouts_sql
+
+_INSERT = re.compile(r'INSERT\s+INTO\s+"([^"]+)"\s*\(([^)]*)\)', re.IGNORECASE)
+
+
+class Progress:
+    """Receives events as the run goes; the CLI prints them."""
+
+    def waiting(self) -> None: ...
+    def skipped(self, name: str, why: str) -> None: ...
+    def enricher_done(self, name: str, rows: int, seconds: float) -> None: ...
+    def statement_done(self, enricher: str, table: str, note: str, rows: int, seconds: float) -> None: ...
+
+
+@dataclass
+class Result:
+    mode: str
+    script: Script | None = None
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    rows_by_enricher: dict[str, int] = field(default_factory=dict)
+    before: list[CheckResult] = field(default_factory=list)
+    after: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+    committed: bool = False
+    base_run: bool = False
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_by_table.values())
+
+    @property
+    def unmet(self) -> list[CheckResult]:
+        return [c for c in self.after if c.violators]
+
+
+def check_schema(script: Script, catalog: db.Catalog) -> None:
+    """Every table and column the enrichers write exists, before anything is written."""
+    apply = f'apply the schema first: psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f {resources.schema_path()} (or seed-sql reset)'
+    for rendered in script.rendered:
+        for table in rendered.enricher.tables:
+            if not catalog.has(table):
+                raise SchemaError(
+                    f'table "{table}" does not exist (needed by enricher {rendered.enricher.name})', hint=apply
+                )
+        for st in rendered.statements:
+            _check_columns(st, catalog)
+
+
+def _check_columns(st, catalog: db.Catalog) -> None:
+    m = _INSERT.search(st.sql)
+    if not m or not catalog.has(m.group(1)):
+        return
+    table = m.group(1)
+    have = catalog.tables[table]
+    used = [c.strip().strip('"') for c in m.group(2).split(",") if c.strip()]
+    for col in used:
+        if col not in have:
+            raise SchemaError(
+                f'enricher {st.enricher}: column "{table}"."{col}" does not exist',
+                hint="the database schema differs from sql/schema.sql; migrate it or seed-sql reset",
+            )
+    for col, (_typ, notnull, hasdef) in have.items():
+        if notnull and not hasdef and col not in used:
+            raise SchemaError(
+                f'enricher {st.enricher}: column "{table}"."{col}" is NOT NULL without a default '
+                "and the enricher does not fill it",
+                hint="the database schema differs from sql/schema.sql; give the column a default or extend the template",
+            )
+
+
+def _acquire_lock(conn, options: Options, progress: Progress) -> None:
+    got = conn.execute(f"SELECT pg_try_advisory_xact_lock({LOCK_KEY})").fetchone()[0]
+    if got:
+        return
+    if options.no_wait:
+        raise LockBusy("another seed-sql run holds the lock on this database", hint="retry later, or drop --no-wait to wait for it")
+    progress.waiting()
+    conn.execute(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
+
+
+def _load_pools(conn, script: Script) -> None:
+    conn.execute(POOL_TABLE)
+    with conn.cursor().copy("COPY seed_pool (kind, idx, v) FROM STDIN") as copy:
+        for row in pools.rows(script.pools):
+            copy.write_row(row)
+    conn.execute("ANALYZE seed_pool")
+
+
+def _fill(conn, script: Script, result: Result, progress: Progress) -> None:
+    import psycopg
+
+    for rendered in script.rendered:
+        name, started, total = rendered.enricher.name, time.perf_counter(), 0
+        for st in rendered.statements:
+            t0 = time.perf_counter()
+            try:
+                cur = conn.execute(st.sql)
+            except psycopg.Error as exc:
+                first = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+                raise EnricherFailed(name, st.table, first) from None
+            rows = max(cur.rowcount, 0)
+            total += rows
+            result.rows_by_table[st.table] = result.rows_by_table.get(st.table, 0) + rows
+            progress.statement_done(name, st.table, st.note, rows, time.perf_counter() - t0)
+        result.rows_by_enricher[name] = total
+        progress.enricher_done(name, total, time.perf_counter() - started)
+
+
+def execute(options: Options, url: str, mode: str, progress: Progress) -> Result:
+    """mode: 'run' commits when every requirement holds; 'audit' always rolls back; 'verify' only checks."""
+    started = time.perf_counter()
+    result = Result(mode)
+    with db.connect(url) as conn:
+        catalog = db.read_catalog(conn)
+        script = build(options, set(catalog.tables))
+        result.script = script
+        for name, why in script.selection.skipped.items():
+            progress.skipped(name, why)
+        check_schema(script, catalog)
+        try:
+            if mode == "verify":
+                result.after = run_checks(conn, script.checks)
+            else:
+                _transaction(conn, script, result, progress, options)
+        finally:
+            if not result.committed:
+                conn.rollback()
+    result.seconds = time.perf_counter() - started
+    if result.unmet and mode != "audit":
+        raise RequirementsUnmet(result.unmet, result=result)
+    return result
+
+
+def _transaction(conn, script: Script, result: Result, progress: Progress, options: Options) -> None:
+    for sql in script.setup:
+        conn.execute(sql)
+    _acquire_lock(conn, options, progress)
+    for sql in timeouts_sql(options):
+        conn.execute(sql)
+    _load_pools(conn, script)
+    conn.execute(context_sql(options))
+    result.base_run = conn.execute("SELECT base FROM seed_ctx").fetchone()[0]
+    result.before = run_checks(conn, script.checks)
+    _fill(conn, script, result, progress)
+    result.after = run_checks(conn, script.checks)
+    if result.mode == "run" and not result.unmet:
+        conn.commit()
+        result.committed = True
