@@ -49,6 +49,8 @@ def finalize(value):
     """Jinja finalizer: refuse raw strings so nothing unquoted slips into SQL."""
     if isinstance(value, Sql):
         return value
+    if type(value).__name__.endswith("Undefined"):
+        str(value)  # StrictUndefined raises here, naming the missing variable
     if isinstance(value, bool):
         return literal(value)
     if isinstance(value, (int, Decimal, float)):
