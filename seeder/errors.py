@@ -76,3 +76,14 @@ class RequirementsUnmet(SeedError):
         self.result = result
         names = ", ".join(v.requirement for v in violations)
         super().__init__(f"{len(violations)} requirement(s) unmet, run rolled back: {names}")
+
+
+class InfeasibleMinimum(SeedError):
+    """A minimum that the data can never meet (e.g. more members per community than users)."""
+
+    def __init__(self, enricher: str, requirement: str, value, problem: str):
+        self.enricher, self.requirement = enricher, requirement
+        super().__init__(
+            f"minimum {requirement} = {value} cannot be met: {problem} (enricher {enricher}); nothing was written",
+            hint=f"lower it with --set {requirement}=N",
+        )

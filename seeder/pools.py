@@ -45,7 +45,8 @@ def faker_pools(seed: int) -> dict[str, list[str]]:
 def content_pools(dirs: list[Path]) -> dict[str, list[str]]:
     """Phrase lists: one entry per line in `_content/<kind>.txt`; `#` lines are comments."""
     pools: dict[str, list[str]] = {}
-    for directory in dirs:
+    # dirs lists the user's directories first; apply built-ins first so a user's list wins.
+    for directory in reversed(dirs):
         for path in sorted((directory / "_content").glob("*.txt")):
             lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
             entries = [ln for ln in lines if ln and not ln.startswith("#")]

@@ -42,10 +42,20 @@ class Check:
 
 
 @dataclass
+class Feasibility:
+    """A query run before the enricher fills: rows (column `problem`) mean a minimum cannot be met."""
+
+    enricher: str
+    requirement: str
+    sql: str
+
+
+@dataclass
 class Rendered:
     enricher: Enricher
     statements: list[Statement] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    feasibility: list[Feasibility] = field(default_factory=list)
 
 
 def _body(caller) -> str:
@@ -68,6 +78,16 @@ def _check(ctx, requirement: str, *, caller):
     if requirement not in names:
         raise TemplateError(out.enricher.name, f"check {requirement!r} is not a requirement in its header")
     out.checks.append(Check(out.enricher.name, requirement, _body(caller)))
+    return Sql("")
+
+
+@jinja2.pass_context
+def _feasible(ctx, requirement: str, *, caller):
+    out: Rendered = ctx["_out"]
+    names = {r.name for r in out.enricher.requirements}
+    if requirement not in names:
+        raise TemplateError(out.enricher.name, f"feasible {requirement!r} is not a requirement in its header")
+    out.feasibility.append(Feasibility(out.enricher.name, requirement, _body(caller)))
     return Sql("")
 
 
@@ -139,7 +159,7 @@ class Renderer:
         )
         self.env.filters.update(lit=literal, ident=identifier)
         self.env.globals.update(
-            fill=_fill, check=_check, h=_h, uuid=_uuid, frac=_frac, pick=_pick, between=_between,
+            fill=_fill, check=_check, feasible=_feasible, h=_h, uuid=_uuid, frac=_frac, pick=_pick, between=_between,
             sample=_sample, choose=_choose,
         )
 

@@ -6,10 +6,10 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from . import db, pools, resources
+from . import db, expected_schema, pools, resources
 from .checks import CheckResult, run_checks
 from .config import Options
-from .errors import EnricherFailed, LockBusy, RequirementsUnmet, SchemaError
+from .errors import EnricherFailed, InfeasibleMinimum, LockBusy, RequirementsUnmet, SchemaError
 from .pipeline import LOCK_KEY, POOL_TABLE, Script, build, context_sql, timeouts_sql
 
 _INSERT = re.compile(r'INSERT\s+INTO\s+"([^"]+)"\s*\(([^)]*)\)', re.IGNORECASE)
@@ -65,10 +65,16 @@ def _check_columns(st, catalog: db.Catalog) -> None:
     table = m.group(1)
     have = catalog.tables[table]
     used = [c.strip().strip('"') for c in m.group(2).split(",") if c.strip()]
+    want = expected_schema.expected().get(table, {})
     for col in used:
         if col not in have:
             raise SchemaError(
                 f'enricher {st.enricher}: column "{table}"."{col}" does not exist',
+                hint="the database schema differs from sql/schema.sql; migrate it or seed-sql reset",
+            )
+        if col in want and have[col][0] != want[col]:
+            raise SchemaError(
+                f'enricher {st.enricher}: column "{table}"."{col}" is {have[col][0]}, expected {want[col]}',
                 hint="the database schema differs from sql/schema.sql; migrate it or seed-sql reset",
             )
     for col, (_typ, notnull, hasdef) in have.items():
@@ -103,6 +109,7 @@ def _fill(conn, script: Script, result: Result, progress: Progress) -> None:
 
     for rendered in script.rendered:
         name, started, total = rendered.enricher.name, time.perf_counter(), 0
+        _check_feasible(conn, rendered, script.selection.minimums)
         for st in rendered.statements:
             t0 = time.perf_counter()
             try:
@@ -116,6 +123,14 @@ def _fill(conn, script: Script, result: Result, progress: Progress) -> None:
             progress.statement_done(name, st.table, st.note, rows, time.perf_counter() - t0)
         result.rows_by_enricher[name] = total
         progress.enricher_done(name, total, time.perf_counter() - started)
+
+
+def _check_feasible(conn, rendered, minimums: dict[str, int]) -> None:
+    """Minimums that cannot be met are bad input (exit 2), reported before the enricher writes."""
+    for f in rendered.feasibility:
+        row = conn.execute(f"SELECT problem FROM ({f.sql}) p LIMIT 1").fetchone()
+        if row:
+            raise InfeasibleMinimum(f.enricher, f.requirement, minimums.get(f.requirement), row[0])
 
 
 def execute(options: Options, url: str, mode: str, progress: Progress) -> Result:

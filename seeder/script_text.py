@@ -50,9 +50,22 @@ def verify_block(script: Script) -> str:
     return f"DO {VERIFY_TAG}\nDECLARE n bigint;\nBEGIN\n{inner}\nEND\n{VERIFY_TAG};"
 
 
+def feasibility_block(rendered) -> str:
+    body = []
+    for f in rendered.feasibility:
+        body.append(
+            f"  SELECT problem INTO p FROM (\n{f.sql}\n  ) q LIMIT 1;\n"
+            f"  IF p IS NOT NULL THEN RAISE EXCEPTION 'seed-sql: minimum % cannot be met: % (enricher %)', "
+            f"{literal(f.requirement)}, p, {literal(f.enricher)}; END IF;"
+        )
+    return f"DO {VERIFY_TAG}\nDECLARE p text;\nBEGIN\n" + "\n".join(body) + f"\nEND\n{VERIFY_TAG};"
+
+
 def enricher_sql(rendered) -> list[str]:
     e = rendered.enricher
     out = [f"-- ===== enricher {e.name} (tier {e.tier}): {', '.join(e.tables)} ====="]
+    if rendered.feasibility:
+        out.append(feasibility_block(rendered))
     for st in rendered.statements:
         note = f": {st.note}" if st.note else ""
         out.append(f'-- fill "{st.table}"{note}\n{st.sql};')
