@@ -87,3 +87,7 @@ class InfeasibleMinimum(SeedError):
             f"minimum {requirement} = {value} cannot be met: {problem} (enricher {enricher}); nothing was written",
             hint=f"lower it with --set {requirement}=N",
         )
+
+
+class TimedOut(SeedError):
+    """lock_timeout or statement_timeout cut the run short; it was rolled back."""

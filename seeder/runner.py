@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from . import db, expected_schema, pools, resources
 from .checks import CheckResult, run_checks
 from .config import Options
-from .errors import EnricherFailed, InfeasibleMinimum, LockBusy, RequirementsUnmet, SchemaError
+from .errors import (ConnectionFailed, EnricherFailed, InfeasibleMinimum, LockBusy, RequirementsUnmet,
+                     SchemaError, TimedOut)
 from .pipeline import LOCK_KEY, POOL_TABLE, Script, build, context_sql, timeouts_sql
 
 _INSERT = re.compile(r'INSERT\s+INTO\s+"([^"]+)"\s*\(([^)]*)\)', re.IGNORECASE)
@@ -115,14 +116,35 @@ def _fill(conn, script: Script, result: Result, progress: Progress) -> None:
             try:
                 cur = conn.execute(st.sql)
             except psycopg.Error as exc:
-                first = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
-                raise EnricherFailed(name, st.table, first) from None
+                raise as_seed_error(exc, script.options, name, st.table) from None
             rows = max(cur.rowcount, 0)
             total += rows
             result.rows_by_table[st.table] = result.rows_by_table.get(st.table, 0) + rows
             progress.statement_done(name, st.table, st.note, rows, time.perf_counter() - t0)
         result.rows_by_enricher[name] = total
         progress.enricher_done(name, total, time.perf_counter() - started)
+
+
+def as_seed_error(exc, options: Options, enricher: str | None = None, table: str | None = None):
+    """A server error as one line: timeouts say which setting to change, others name the enricher."""
+    import psycopg.errors as pe
+
+    first = (getattr(exc.diag, "message_primary", None) or str(exc)).strip().splitlines()[0]
+    where = f" (enricher {enricher})" if enricher else ""
+    if isinstance(exc, pe.LockNotAvailable):
+        return TimedOut(
+            f"gave up waiting for a table lock held by another session after lock_timeout={options.lock_timeout}{where}; "
+            "the run was rolled back",
+            hint="finish the other session, or raise SEED_LOCK_TIMEOUT / lock_timeout in seed.toml",
+        )
+    if isinstance(exc, pe.QueryCanceled):
+        return TimedOut(
+            f"a statement ran longer than statement_timeout={options.statement_timeout}{where}; the run was rolled back",
+            hint="raise SEED_STATEMENT_TIMEOUT / statement_timeout in seed.toml",
+        )
+    if enricher:
+        return EnricherFailed(enricher, table, first)
+    return ConnectionFailed(f"the database failed during the run: {first}; the run was rolled back")
 
 
 def _check_feasible(conn, rendered, minimums: dict[str, int]) -> None:
@@ -159,6 +181,15 @@ def execute(options: Options, url: str, mode: str, progress: Progress) -> Result
 
 
 def _transaction(conn, script: Script, result: Result, progress: Progress, options: Options) -> None:
+    import psycopg
+
+    try:
+        _steps(conn, script, result, progress, options)
+    except psycopg.Error as exc:
+        raise as_seed_error(exc, options) from None
+
+
+def _steps(conn, script: Script, result: Result, progress: Progress, options: Options) -> None:
     for sql in script.setup:
         conn.execute(sql)
     _acquire_lock(conn, options, progress)
