@@ -157,8 +157,21 @@ def _check_feasible(conn, rendered, minimums: dict[str, int]) -> None:
 
 def execute(options: Options, url: str, mode: str, progress: Progress) -> Result:
     """mode: 'run' commits when every requirement holds; 'audit' always rolls back; 'verify' only checks."""
+    import psycopg
+
     started = time.perf_counter()
     result = Result(mode)
+    try:
+        _execute(options, url, mode, progress, result)
+    except psycopg.Error as exc:
+        raise as_seed_error(exc, options) from None
+    result.seconds = time.perf_counter() - started
+    if result.unmet and mode != "audit":
+        raise RequirementsUnmet(result.unmet, result=result)
+    return result
+
+
+def _execute(options: Options, url: str, mode: str, progress: Progress, result: Result) -> None:
     with db.connect(url) as conn:
         catalog = db.read_catalog(conn)
         script = build(options, set(catalog.tables))
@@ -172,12 +185,8 @@ def execute(options: Options, url: str, mode: str, progress: Progress) -> Result
             else:
                 _transaction(conn, script, result, progress, options)
         finally:
-            if not result.committed:
+            if not result.committed and not conn.closed:
                 conn.rollback()
-    result.seconds = time.perf_counter() - started
-    if result.unmet and mode != "audit":
-        raise RequirementsUnmet(result.unmet, result=result)
-    return result
 
 
 def _transaction(conn, script: Script, result: Result, progress: Progress, options: Options) -> None:
