@@ -66,6 +66,10 @@ def _fail(exc: SeedError, verbose: bool) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+def _is_click_exit(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith(("click", "typer"))
+
+
 def _guarded(verbose_flag: bool):
     """Context for a command body: SeedError -> one line and its exit code."""
 
@@ -79,9 +83,15 @@ def _guarded(verbose_flag: bool):
             if isinstance(exc, KeyboardInterrupt):
                 typer.echo("seed-sql: interrupted; the run was rolled back, nothing changed.", err=True)
                 raise typer.Exit(130)
+            verbose = verbose_flag or os.environ.get("SEED_VERBOSE", "").lower() in ("1", "true", "yes")
             if isinstance(exc, SeedError):
-                verbose = verbose_flag or os.environ.get("SEED_VERBOSE", "").lower() in ("1", "true", "yes")
                 _fail(exc, verbose)
+            if isinstance(exc, Exception) and not _is_click_exit(exc) and not verbose:
+                from .db import mask
+
+                typer.echo(f"seed-sql: internal error: {type(exc).__name__}: {mask(str(exc))} "
+                           "(run with --verbose for the traceback; please report it)", err=True)
+                raise typer.Exit(3)
             return False
 
     return _Guard()
@@ -237,6 +247,35 @@ def list_(templates: Templates = None, with_: With = None, format: Format = "tex
 
         options = _options(templates=templates, with_=with_, format=format, config=config, verbose=verbose)
         typer.echo(listing.render(options))
+
+
+@app.command()
+def docs(check: Annotated[bool, typer.Option("--check", help="Exit 1 if a generated file is stale; write nothing.")] = False,
+         docs_dir: Annotated[Path, typer.Option("--docs-dir", help="Where the documentation lives.")] = Path("docs"),
+         templates: Templates = None, verbose: Verbose = False) -> None:
+    """Regenerate the enricher reference and the dependency graph from the template headers.
+
+    Example: seed-sql docs            (writes docs/SEEDING_ENRICHER_REFERENCE.md)
+             seed-sql docs --check    (CI: fails when a generated doc is stale)
+    """
+    with _guarded(verbose):
+        from . import docgen, pipeline
+
+        options = _options(templates=templates, verbose=verbose)
+        stale = []
+        for path, text in docgen.targets(docs_dir, pipeline.load_enrichers(options)).items():
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current != text:
+                stale.append(path)
+                if not check:
+                    path.write_text(text, encoding="utf-8")
+        verb = "stale" if check else "updated"
+        for path in stale:
+            typer.echo(f"{verb}: {path}")
+        if not stale:
+            typer.echo("Generated docs are up to date.")
+        if check and stale:
+            raise typer.Exit(1)
 
 
 @db_app.command("url")
