@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 from . import headers, plan, pools, resources
 from .config import Options
@@ -17,9 +19,14 @@ BASE_FLAG = Sql("(SELECT base FROM seed_ctx)")
 class Script:
     options: Options
     selection: plan.Selection
-    pools: dict[str, list[str]]
+    pool_dirs: list[Path]
     rendered: list[Rendered]
     setup: list[str] = field(default_factory=list)
+
+    @cached_property
+    def pools(self) -> dict[str, list[str]]:
+        """Built on first use: a run that fills nothing never imports Faker."""
+        return pools.build(self.options.seed, self.pool_dirs)
 
     @property
     def statements(self) -> list[Statement]:
@@ -82,16 +89,15 @@ def build(options: Options, existing_tables: set[str] | None) -> Script:
         existing_tables=existing_tables,
     )
     dirs = template_dirs(options)
-    text_pools = pools.build(options.seed, dirs)
     context = {
         "seed": options.seed,
         "scale": options.scale,
         "anchor": literal(options.anchor),
         "min": selection.minimums,
-        "pool_size": pools.sizes(text_pools),
+        "pool_size": pools.planned_sizes(dirs),
         "base_run": BASE_FLAG,
         "force": options.force,
     }
     renderer = Renderer(dirs)
     rendered = [renderer.render(e, context) for e in selection.enrichers]
-    return Script(options, selection, text_pools, rendered, setup_sql(options))
+    return Script(options, selection, dirs, rendered, setup_sql(options))

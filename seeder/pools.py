@@ -22,6 +22,11 @@ _FAKER_POOLS = [
 
 
 def _unique(draw, size: int) -> list[str]:
+    """Exactly `size` values, distinct while Faker has enough variety, then repeated.
+
+    The size is fixed so templates can be rendered (they need pool sizes) without
+    importing Faker: a satisfied run never builds pools at all.
+    """
     values: list[str] = []
     seen: set[str] = set()
     attempts = 0
@@ -31,6 +36,8 @@ def _unique(draw, size: int) -> list[str]:
         if value and value not in seen:
             seen.add(value)
             values.append(value)
+    while len(values) < size:
+        values.append(values[len(values) % max(len(seen), 1)])
     return values
 
 
@@ -59,6 +66,13 @@ def build(seed: int, template_dirs: list[Path]) -> dict[str, list[str]]:
     pools = faker_pools(seed)
     pools.update(content_pools(template_dirs))
     return pools
+
+
+def planned_sizes(template_dirs: list[Path]) -> dict[str, int]:
+    """Pool sizes without building the Faker pools (their sizes are fixed)."""
+    out = {kind: size for kind, _method, size in _FAKER_POOLS}
+    out.update(sizes(content_pools(template_dirs)))
+    return out
 
 
 def sizes(pools: dict[str, list[str]]) -> dict[str, int]:
