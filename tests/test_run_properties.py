@@ -61,8 +61,10 @@ def test_same_seed_and_now_give_byte_identical_databases(new_db):
 
 
 # Rows whose loss leaves a gap: the only membership of a user, an active link of a
-# therapist at its minimum; any slot or room (every one is needed).
+# therapist at its minimum, a room of a group at its minimum; any availability slot.
 GAP_ROWS = {
+    "Room": '''SELECT "id" FROM "Room" WHERE "roomGroupId" IN (
+        SELECT "roomGroupId" FROM "Room" GROUP BY 1 HAVING count(*) = 2)''',
     "Membership": '''SELECT "id" FROM "Membership" WHERE "userId" IN (
         SELECT "userId" FROM "Membership" GROUP BY 1 HAVING count(*) = 1)''',
     "ClientTherapist": '''SELECT "id" FROM "ClientTherapist" WHERE "status" = 'active' AND "therapistId" IN (
