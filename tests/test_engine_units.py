@@ -127,3 +127,12 @@ def test_builtin_templates_parse_and_have_unique_requirements():
     names = [r.name for e in found.values() for r in e.requirements]
     assert len(names) == len(set(names))
     assert {"accounts", "communities"} <= set(found)
+
+
+def test_user_template_overrides_builtin_by_name(tmp_path):
+    from seeder import resources
+
+    write(tmp_path, "my_rooms", "-- name: communities\n-- tier: 0\n-- tables: Community\n")
+    found = headers.discover([tmp_path], resources.templates_dir())
+    assert found["communities"].path.parent == tmp_path and not found["communities"].builtin
+    assert found["accounts"].builtin
