@@ -146,10 +146,22 @@ def _choose(ctx, values, key) -> Sql:
     return Sql(f"({arr})[1 + {_h(ctx, key)} % {len(values)}]")
 
 
+def _by_path(name: str):
+    path = Path(name)
+    if not path.is_absolute() or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8"), str(path), lambda: True
+
+
 class Renderer:
     def __init__(self, template_dirs: list[Path]):
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+            # Enrichers load by absolute path (two directories may hold the same file name);
+            # includes and imports resolve through the directories, the user's first.
+            loader=jinja2.ChoiceLoader([
+                jinja2.FunctionLoader(_by_path),
+                jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+            ]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             finalize=finalize,
@@ -166,7 +178,7 @@ class Renderer:
     def render(self, enricher: Enricher, context: dict) -> Rendered:
         out = Rendered(enricher)
         try:
-            template = self.env.get_template(enricher.path.name)
+            template = self.env.get_template(str(enricher.path.resolve()))
             template.render(**context, enricher=enricher.name, _out=out)
         except TemplateError:
             raise

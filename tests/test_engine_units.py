@@ -136,3 +136,14 @@ def test_user_template_overrides_builtin_by_name(tmp_path):
     found = headers.discover([tmp_path], resources.templates_dir())
     assert found["communities"].path.parent == tmp_path and not found["communities"].builtin
     assert found["accounts"].builtin
+
+
+def test_same_file_name_in_two_directories_renders_each_own(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    ea = headers.parse_enricher(write(a, "x", '-- name: xa\n-- tier: 1\n-- tables: T\n{% call fill("T") %}SELECT 1{% endcall %}\n'))
+    eb = headers.parse_enricher(write(b, "x", '-- name: xb\n-- tier: 1\n-- tables: T\n{% call fill("T") %}SELECT 2{% endcall %}\n'))
+    renderer = Renderer([a, b])
+    ctx = {"min": {}, "seed": 0, "pool_size": {}}
+    assert renderer.render(ea, ctx).statements[0].sql == "SELECT 1"
+    assert renderer.render(eb, ctx).statements[0].sql == "SELECT 2"
