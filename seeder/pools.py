@@ -42,6 +42,22 @@ def _unique(draw, size: int) -> list[str]:
 
 
 def faker_pools(seed: int) -> dict[str, list[str]]:
+    """Cached per seed, Faker version and pool spec: importing Faker alone costs ~0.3 s."""
+    import hashlib
+    from importlib.metadata import version
+
+    from . import cache
+
+    spec = hashlib.sha256(repr(_FAKER_POOLS).encode()).hexdigest()[:12]
+    name = f"pools-{seed}-faker{version('faker')}-{spec}.json"
+    pools = cache.load_json(name)
+    if not isinstance(pools, dict):
+        pools = _generate(seed)
+        cache.store_json(name, pools)
+    return pools
+
+
+def _generate(seed: int) -> dict[str, list[str]]:
     from faker import Faker
 
     fake = Faker("en_PH")

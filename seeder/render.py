@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jinja2
 
+from . import cache
 from .errors import TemplateError
 from .headers import Enricher
 from .sqltext import Sql, finalize, identifier, literal
@@ -163,6 +164,7 @@ class Renderer:
                 jinja2.FileSystemLoader([str(d) for d in template_dirs]),
             ]),
             undefined=jinja2.StrictUndefined,
+            bytecode_cache=cache.jinja_bytecode_cache(),
             autoescape=False,
             finalize=finalize,
             keep_trailing_newline=True,
