@@ -129,6 +129,9 @@ def _execute(mode: str, **flags) -> None:
             raise
         if options.format == "json":
             typer.echo(report.summary_json(result))
+        elif mode == "verify" and result.unmet:
+            typer.echo(report.violations_text(result))
+            typer.echo(f"{len(result.unmet)} of {len(result.after)} requirements unmet.")
         else:
             typer.echo(report.summary_text(result))
         if mode == "verify" and result.unmet:

@@ -29,6 +29,9 @@ class Printer(Progress):
         if self.verbose:
             _echo(f"    {enricher}: \"{table}\" {note} -> {rows} rows, {seconds:.3f} s", self.err)
 
+    def enricher_satisfied(self, name: str) -> None:
+        _echo(f"  {name:<24} {'0':>8} rows  requirements met", self.err)
+
     def enricher_done(self, name: str, rows: int, seconds: float) -> None:
         _echo(f"  {name:<24} {('+' + str(rows)) if rows else '0':>8} rows  {seconds:6.3f} s", self.err)
 
@@ -47,7 +50,7 @@ def outcome(result: Result) -> str:
 
 def _requirement_rows(result: Result) -> list[list]:
     minimums = result.script.selection.minimums if result.script else {}
-    before = {c.requirement: c for c in result.before}
+    before = {c.requirement: c for c in (result.found or result.before)}
     rows = []
     for c in result.after:
         b = before.get(c.requirement)
@@ -73,7 +76,7 @@ def summary_text(result: Result) -> str:
     lines += ["Requirements:", tabulate(_requirement_rows(result),
               headers=["requirement", "enricher", "minimum", "missing before", "missing after"],
               tablefmt="simple"), ""]
-    missing = sum(1 for c in result.before if c.violators)
+    missing = sum(1 for c in (result.found or result.before) if c.violators)
     lines.append({
         "first-run": f"First run: created {result.rows} rows; all {n_req} requirements hold ({result.seconds:.2f} s).",
         "top-up": f"Top-up: added {result.rows} rows to restore {missing} requirement(s); all {n_req} hold ({result.seconds:.2f} s).",
@@ -92,7 +95,7 @@ def violations_text(result: Result) -> str:
 
 def summary_json(result: Result) -> str:
     minimums = result.script.selection.minimums if result.script else {}
-    before = {c.requirement: c.violators for c in result.before}
+    before = {c.requirement: c.violators for c in (result.found or result.before)}
     return json.dumps({
         "mode": result.mode,
         "outcome": outcome(result),

@@ -22,6 +22,7 @@ class Progress:
     def waiting(self) -> None: ...
     def skipped(self, name: str, why: str) -> None: ...
     def enricher_done(self, name: str, rows: int, seconds: float) -> None: ...
+    def enricher_satisfied(self, name: str) -> None: ...
     def statement_done(self, enricher: str, table: str, note: str, rows: int, seconds: float) -> None: ...
 
 
@@ -36,6 +37,8 @@ class Result:
     seconds: float = 0.0
     committed: bool = False
     base_run: bool = False
+    pools_loaded: bool = False
+    found: list[CheckResult] = field(default_factory=list)  # per requirement, just before its enricher
 
     @property
     def rows(self) -> int:
@@ -106,23 +109,50 @@ def _load_pools(conn, script: Script) -> None:
 
 
 def _fill(conn, script: Script, result: Result, progress: Progress) -> None:
+    """Each enricher fills only when one of its requirements is unmet just before it (or on a first run).
+
+    Fills insert exactly what checks find missing, so an enricher whose checks all pass
+    would insert nothing: skipping it is the same result without the statements. Checks are
+    re-run per enricher once anything was inserted, since earlier enrichers create new gaps.
+    """
+    by_name = {c.requirement: c for c in result.before}
+    if not result.base_run and not any(c.violators for c in result.before):
+        result.found = list(result.before)
+        return  # satisfied: nothing to insert anywhere, and nothing to print per enricher
+    changed = False
+    for rendered in script.rendered:
+        name = rendered.enricher.name
+        now = run_checks(conn, rendered.checks) if changed else [by_name[c.requirement] for c in rendered.checks]
+        result.found.extend(now)
+        if not result.base_run and not any(c.violators for c in now):
+            result.rows_by_enricher[name] = 0
+            progress.enricher_satisfied(name)
+            continue
+        if not result.pools_loaded:
+            _load_pools(conn, script)
+            result.pools_loaded = True
+        rows = _fill_enricher(conn, script, rendered, result, progress)
+        changed = changed or rows > 0
+
+
+def _fill_enricher(conn, script: Script, rendered, result: Result, progress: Progress) -> int:
     import psycopg
 
-    for rendered in script.rendered:
-        name, started, total = rendered.enricher.name, time.perf_counter(), 0
-        _check_feasible(conn, rendered, script.selection.minimums)
-        for st in rendered.statements:
-            t0 = time.perf_counter()
-            try:
-                cur = conn.execute(st.sql)
-            except psycopg.Error as exc:
-                raise as_seed_error(exc, script.options, name, st.table) from None
-            rows = max(cur.rowcount, 0)
-            total += rows
-            result.rows_by_table[st.table] = result.rows_by_table.get(st.table, 0) + rows
-            progress.statement_done(name, st.table, st.note, rows, time.perf_counter() - t0)
-        result.rows_by_enricher[name] = total
-        progress.enricher_done(name, total, time.perf_counter() - started)
+    name, started, total = rendered.enricher.name, time.perf_counter(), 0
+    _check_feasible(conn, rendered, script.selection.minimums)
+    for st in rendered.statements:
+        t0 = time.perf_counter()
+        try:
+            cur = conn.execute(st.sql)
+        except psycopg.Error as exc:
+            raise as_seed_error(exc, script.options, name, st.table) from None
+        rows = max(cur.rowcount, 0)
+        total += rows
+        result.rows_by_table[st.table] = result.rows_by_table.get(st.table, 0) + rows
+        progress.statement_done(name, st.table, st.note, rows, time.perf_counter() - t0)
+    result.rows_by_enricher[name] = total
+    progress.enricher_done(name, total, time.perf_counter() - started)
+    return total
 
 
 def as_seed_error(exc, options: Options, enricher: str | None = None, table: str | None = None):
@@ -166,7 +196,7 @@ def execute(options: Options, url: str, mode: str, progress: Progress) -> Result
     except psycopg.Error as exc:
         raise as_seed_error(exc, options) from None
     result.seconds = time.perf_counter() - started
-    if result.unmet and mode != "audit":
+    if result.unmet and mode == "run":
         raise RequirementsUnmet(result.unmet, result=result)
     return result
 
@@ -204,12 +234,12 @@ def _steps(conn, script: Script, result: Result, progress: Progress, options: Op
     _acquire_lock(conn, options, progress)
     for sql in timeouts_sql(options):
         conn.execute(sql)
-    _load_pools(conn, script)
     conn.execute(context_sql(options))
     result.base_run = conn.execute("SELECT base FROM seed_ctx").fetchone()[0]
     result.before = run_checks(conn, script.checks)
     _fill(conn, script, result, progress)
-    result.after = run_checks(conn, script.checks)
+    # Nothing inserted: the state is the one just checked (the satisfied run's single round trip).
+    result.after = run_checks(conn, script.checks) if result.rows else list(result.before)
     if result.mode == "run" and not result.unmet:
         conn.commit()
         result.committed = True

@@ -21,7 +21,7 @@ def test_first_run_on_empty_database_satisfies_every_requirement(schema_db):
     assert summary["outcome"] == "first-run"
     assert summary["rows_added"] > 0
     assert summary["requirements"] and all(r["missing_after"] == 0 for r in summary["requirements"])
-    assert cli("verify", url=schema_db).exit_code == 0
+    assert cli("verify", "--now", NOW, url=schema_db).exit_code == 0
 
 
 def test_first_run_prints_progress_and_summary_tables(schema_db):
@@ -61,10 +61,8 @@ def test_same_seed_and_now_give_byte_identical_databases(new_db):
 
 
 # Rows whose loss leaves a gap: the only membership of a user, an active link of a
-# therapist at its minimum, a room of a group at its minimum; any availability slot.
+# therapist at its minimum; any availability slot.
 GAP_ROWS = {
-    "Room": '''SELECT "id" FROM "Room" WHERE "roomGroupId" IN (
-        SELECT "roomGroupId" FROM "Room" GROUP BY 1 HAVING count(*) = 2)''',
     "Membership": '''SELECT "id" FROM "Membership" WHERE "userId" IN (
         SELECT "userId" FROM "Membership" GROUP BY 1 HAVING count(*) = 1)''',
     "ClientTherapist": '''SELECT "id" FROM "ClientTherapist" WHERE "status" = 'active' AND "therapistId" IN (
@@ -78,7 +76,9 @@ def _delete_one_middle_row(url: str, table: str) -> None:
                  f'OFFSET (SELECT count(*) / 2 FROM ({rows}) q) LIMIT 1)')
 
 
-@pytest.mark.parametrize("table", ["Membership", "TherapistAvailability", "ClientTherapist", "Room", "RoomGroup"])
+# Rooms and room groups are left out: deleting one makes PostgreSQL set "Post"."roomId" to NULL
+# (ON DELETE SET NULL), a change no insert-only run can undo; their restoration is tested elsewhere.
+@pytest.mark.parametrize("table", ["Membership", "TherapistAvailability", "ClientTherapist"])
 def test_deleted_middle_row_is_restored_exactly(schema_db, table):
     seed(schema_db)
     before, n_before = digest(schema_db), counts(schema_db)
@@ -198,11 +198,20 @@ def test_unmet_requirement_rolls_back_with_table_of_violations(schema_db, tmp_pa
 
 
 def test_verify_exits_1_on_unmet_requirements(schema_db):
-    result = cli("verify", url=schema_db, env={"SEED_VERBOSE": ""})
+    result = cli("verify", "--now", NOW, url=schema_db)
     # An empty database meets every "every X has N" requirement vacuously, except none: so seed and
     # then remove a room to break one.
     assert result.exit_code == 0
     seed(schema_db)
     execute(schema_db, 'DELETE FROM "Room" WHERE "id" IN (SELECT "id" FROM "Room" ORDER BY "id" LIMIT 5)')
-    broken = cli("verify", "--format", "text", url=schema_db)
+    broken = cli("verify", "--now", NOW, url=schema_db)
     assert broken.exit_code == 1 and "room_group_rooms" in broken.stdout + broken.stderr
+
+
+def test_deleted_room_comes_back_with_its_id_and_values(schema_db):
+    seed(schema_db)
+    room = query(schema_db, """SELECT r."id", r::text FROM "Room" r WHERE r."roomGroupId" IN (
+        SELECT "roomGroupId" FROM "Room" GROUP BY 1 HAVING count(*) = 2) ORDER BY r."id" LIMIT 1""")[0]
+    execute(schema_db, 'DELETE FROM "Room" WHERE "id" = %s', (room[0],))
+    seed(schema_db)
+    assert query(schema_db, 'SELECT r::text FROM "Room" r WHERE r."id" = %s', (room[0],)) == [(room[1],)]

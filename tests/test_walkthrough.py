@@ -31,7 +31,7 @@ def test_walkthrough_adds_an_enricher_for_a_new_table(schema_db, tmp_path, monke
     for line in steps["commands"][1].strip().splitlines():
         argv = shlex.split(line)
         assert argv[0] == "seed-sql"
-        extra = ["--now", NOW] if argv[1] == "run" else []
+        extra = ["--now", NOW] if argv[1] in ("run", "verify") else []
         result = cli(*argv[1:], *extra, url=schema_db)
         assert result.exit_code == 0, result.stdout + result.stderr
         outputs.append(result.stdout)
