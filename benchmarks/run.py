@@ -543,6 +543,20 @@ def split_script(script: str) -> tuple[str, list[dict]]:
     return preamble, parts
 
 
+_CHECK = re.compile(
+    r"  SELECT count\(\*\) INTO n FROM \(\n(.*?)\n  \) v;\n  IF n > 0 THEN RAISE EXCEPTION '(?:[^']|'')*', "
+    r"'((?:[^']|'')*)', n, '((?:[^']|'')*)'; END IF;", re.DOTALL)
+
+
+def split_checks(script: str) -> list[dict]:
+    """The requirement checks of the verification block of `seed-sql render` (seeder/script_text.py verify_block)."""
+    start = script.find("-- ===== verification")
+    if start < 0:
+        return []
+    return [{"requirement": m[2].replace("''", "'"), "enricher": m[3].replace("''", "'"), "sql": m[1]}
+            for m in _CHECK.finditer(script, start)]
+
+
 def summarize_plan(lines: list[str]) -> dict:
     triggers = [ln.strip() for ln in lines if ln.strip().startswith("Trigger ")]
     timing = [ln.strip() for ln in lines if ln.strip().startswith(("Planning Time", "Execution Time"))]
@@ -556,6 +570,7 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
     runs as rendered, so the plans see the same data and temp tables as in a real run.
     """
     url = server.fresh("explain")
+    checks_out: list[dict] = []
     try:
         render = subprocess.run([str(SEED_SQL), "render", "--database-url", url, "--scale", str(scale),
                                  "--seed", str(SEED), "--now", NOW], capture_output=True, text=True,
@@ -592,8 +607,23 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
                         conn.execute(part["sql"])
                         plans[name] = {"table": part["table"], "statement_index": idx,
                                        "error": f"EXPLAIN failed: {str(exc).strip().splitlines()[0]}"}
+                # the requirement checks, as the run's final verification sees the filled tables
+                for check in split_checks(render.stdout):
+                    t0 = time.perf_counter()
+                    n = conn.execute(f"SELECT count(*) FROM (\n{check['sql']}\n) v").fetchone()[0]
+                    checks_out.append({"requirement": check["requirement"], "enricher": check["enricher"],
+                                       "violators": n, "seconds": round(time.perf_counter() - t0, 4),
+                                       "sql": check["sql"]})
+                if checks_out:
+                    slow = max(checks_out, key=lambda c: c["seconds"])
+                    rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) SELECT count(*) FROM (\n{slow['sql']}\n) v").fetchall()
+                    slow["plan"] = summarize_plan([r[0] for r in rows])
             finally:
                 conn.execute("ROLLBACK")
+        for check in checks_out:
+            if "plan" not in check:
+                check.pop("sql")
+        plans["_checks"] = checks_out
         return plans
     finally:
         server.drop(url)
@@ -661,7 +691,7 @@ def run_scale(server: Server, scale: int, repeat: int, args, workdir: Path) -> t
                     top = seed_process(url, scale, workdir=workdir, timeout=args.timeout)
                 except SeedRunFailed as exc:
                     # a gap-filling failure of seed-sql: keep measuring, report it (and how long it took)
-                    log(f"    TOP-UP FAILED: {exc}")
+                    log(f"    TOP-UP FAILED: {exc.summary}")
                     failed_topups.append(exc)
                 else:
                     if top["outcome"] != "top-up":
@@ -780,6 +810,8 @@ def enricher_report(entry: dict, server: Server, args, workdir: Path) -> dict:
         if "error" in plans and isinstance(plans["error"], str):
             result["explain_error"] = plans["error"]
             plans = {}
+        checks = sorted(plans.pop("_checks", []), key=lambda c: -c["seconds"])
+        result["checks"] = {"seconds": round(sum(c["seconds"] for c in checks), 4), "items": checks}
         for item in items:
             idx = slowest_index.get(item["enricher"])
             if idx is None:
@@ -865,6 +897,11 @@ def print_report(report: dict) -> None:
               f"{enr['outside_transaction_seconds']:.3f} s")
         if enr.get("explain_error"):
             print(f"  plans unavailable: {enr['explain_error']}")
+        checks = enr.get("checks")
+        if checks and checks["items"]:
+            print(f"  requirement checks on the filled tables (the run does them before and after filling): "
+                  f"{checks['seconds']:.3f} s in all; slowest: " + ", ".join(
+                      f"{c['requirement']} {c['seconds']:.3f} s" for c in checks["items"][:5]))
         largest = next((e for e in report["scales"] if e["scale"] == enr["scale"]), None)
         if largest and largest.get("load_limit"):
             print()
@@ -894,6 +931,12 @@ def print_report(report: dict) -> None:
             if plan["lines"] > 14:
                 print(f"  ... ({plan['lines'] - 14} more lines in the JSON)")
             for line in plan["triggers"] + plan["timing"]:
+                print(f"  {line}")
+        slow_check = next((c for c in (enr.get("checks") or {}).get("items", []) if c.get("plan")), None)
+        if slow_check:
+            print()
+            print(f"Plan of the slowest requirement check ({slow_check['requirement']}, {slow_check['enricher']}):")
+            for line in slow_check["plan"]["top"][:14] + slow_check["plan"]["timing"]:
                 print(f"  {line}")
 
 

@@ -88,6 +88,9 @@ def test_quick_benchmark_writes_complete_json_and_drops_its_databases(server_url
     accounts = next(i for i in enrichers["items"] if i["enricher"] == "accounts")
     plan = accounts["slowest_statement"]["plan"]
     assert plan and not plan.get("error") and plan["top"][0].startswith("Insert on")
+    checks = enrichers["checks"]["items"]
+    assert checks and all(c["seconds"] >= 0 and c["requirement"] for c in checks)
+    assert checks[0]["plan"]["top"]  # the slowest check's plan
 
     # the text table went to stdout, and no scratch database is left behind
     assert "load limit" in proc.stdout.lower() or "INSERT…SELECT" in proc.stdout
