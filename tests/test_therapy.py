@@ -624,3 +624,10 @@ def test_raised_minimums_fill_the_therapist_gap_classes_and_keep_the_rules(schem
     out = json.loads(seed(url, *ONLY, "--set", "therapist_meetings=12", "--set", "therapist_worksheets=5",
                           "--set", "therapist_notes=6", "--set", "therapist_reviews=3", "--format", "json").stdout)
     assert out["rows_added"] == 0
+
+
+def test_client_assessments_above_one_is_refused_before_anything_is_written(db1):
+    before = digest(db1)
+    res = seed(db1, *ONLY, "--set", "client_assessments=2", expect=2)
+    assert "client_assessments" in res.stderr
+    assert digest(db1) == before
