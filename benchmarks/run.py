@@ -242,6 +242,7 @@ class CODE:
     root: Path = REPO
     pythonpath: str | None = None
     cache: Path | None = None
+    statement_timeout: str | None = None  # SEED_STATEMENT_TIMEOUT for the runs; None: seed-sql's default
 
 
 def take_snapshot(workdir: Path) -> dict:
@@ -266,13 +267,17 @@ def clean_env(cache: Path | None = None) -> dict:
     cache = cache or CODE.cache
     if cache:
         env["XDG_CACHE_HOME"] = str(cache)
+    if CODE.statement_timeout:
+        env["SEED_STATEMENT_TIMEOUT"] = CODE.statement_timeout
     return env
 
 
 class SeedRunFailed(RuntimeError):
-    def __init__(self, message: str, wall: float | None = None, cpu: float | None = None, summary: str = ""):
+    def __init__(self, message: str, wall: float | None = None, cpu: float | None = None, summary: str = "",
+                 progress: str = ""):
         super().__init__(message)
         self.wall, self.cpu, self.summary = wall, cpu, summary or message.splitlines()[0]
+        self.progress = progress  # seed-sql's --verbose lines up to the failure
 
 
 def seed_process(url: str, scale: int, *, workdir: Path, echo: bool = False, timeout: float | None = None,
@@ -318,7 +323,8 @@ def seed_process(url: str, scale: int, *, workdir: Path, echo: bool = False, tim
         last = next((ln for ln in reversed(err_lines) if ln.startswith("seed-sql: error:")), "")
         raise SeedRunFailed(f"seed-sql {command} --scale {scale} exited {proc.returncode} after {wall:.1f} s:\n{tail}",
                             wall=wall, cpu=usage.ru_utime + usage.ru_stime,
-                            summary=f"exit {proc.returncode}: {last or (err_lines[-1] if err_lines else '')}")
+                            summary=f"exit {proc.returncode}: {last or (err_lines[-1] if err_lines else '')}",
+                            progress=stderr)
     try:
         summary = json.loads(stdout)
     except json.JSONDecodeError:
@@ -563,11 +569,14 @@ def summarize_plan(lines: list[str]) -> dict:
     return {"top": lines[:PLAN_LINES], "triggers": triggers, "timing": timing, "lines": len(lines)}
 
 
-def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir: Path) -> dict:
+def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir: Path,
+                    stop_at: int | None = None) -> dict:
     """EXPLAIN (ANALYZE, BUFFERS) of chosen statements inside a replay of the rendered script, rolled back.
 
     slowest: enricher -> index of its statement (in --verbose order) to explain. Every other statement
     runs as rendered, so the plans see the same data and temp tables as in a real run.
+    stop_at: the global number (0-based, in run order) of a statement that did not finish in the run:
+    the replay runs everything before it, shows its plain EXPLAIN (no ANALYZE) and stops there.
     """
     url = server.fresh("explain")
     checks_out: list[dict] = []
@@ -580,6 +589,7 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
         preamble, parts = split_script(render.stdout)
         plans: dict[str, dict] = {}
         ordinal: dict[str, int] = {}
+        number = -1
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(preamble)  # BEGIN; settings; lock; pools; context
             try:
@@ -590,6 +600,12 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
                         continue
                     idx = ordinal.get(name, 0)
                     ordinal[name] = idx + 1
+                    number += 1
+                    if number == stop_at:
+                        rows = conn.execute("EXPLAIN " + part["sql"].rstrip().rstrip(";")).fetchall()
+                        plans[name] = {"table": part["table"], "statement_index": idx, "analyze": False,
+                                       "sql": part["sql"], **summarize_plan([r[0] for r in rows])}
+                        return plans
                     if slowest.get(name) != idx:
                         conn.execute(part["sql"])
                         continue
@@ -664,7 +680,11 @@ def run_scale(server: Server, scale: int, repeat: int, args, workdir: Path) -> t
         try:
             log(f"  scale {scale}, run {r + 1}/{repeat}: first run ...")
             server.checkpoint()
-            first = seed_process(url, scale, workdir=workdir, echo=echo, timeout=args.timeout)
+            try:
+                first = seed_process(url, scale, workdir=workdir, echo=echo, timeout=args.timeout)
+            except SeedRunFailed as exc:
+                log(f"    FIRST RUN FAILED: {exc.summary}")
+                return failed_scale(scale, r, repeat, exc, firsts), []
             if first["outcome"] != "first-run":
                 raise SeedRunFailed(f"expected a first run, seed-sql says {first['outcome']!r}")
             firsts.append(first)
@@ -769,6 +789,26 @@ def run_scale(server: Server, scale: int, repeat: int, args, workdir: Path) -> t
             })
     entry["_runs"] = firsts  # per-enricher data; removed before writing JSON
     return entry, ([cycle] if cycle else [])
+
+
+def failed_scale(scale: int, run_index: int, repeat: int, exc: SeedRunFailed, done: list[dict]) -> dict:
+    """A first run that failed (a statement timeout, an error): where it was, and what had finished."""
+    statements, enricher_seconds = parse_progress(exc.progress)
+    progress_lines = [ln for ln in exc.progress.splitlines() if ln.strip()]
+    running = None
+    if statements:  # the statement after the last finished one was running
+        running = f"after {statements[-1]['enricher']}: \"{statements[-1]['table']}\" {statements[-1]['note']}"
+    return {
+        "scale": scale,
+        "repeat": repeat,
+        "failed": {"run": run_index + 1, "error": exc.summary, "seconds": round(exc.wall or 0, 1),
+                   "finished_enrichers": enricher_seconds,
+                   "finished_statements": statements,
+                   "rows_before_failure": sum(st["rows"] for st in statements),
+                   "running": running,
+                   "last_lines": progress_lines[-8:]},
+        "completed_runs": len(done),
+    }
 
 
 def enricher_report(entry: dict, server: Server, args, workdir: Path) -> dict:
@@ -879,6 +919,20 @@ def print_report(report: dict) -> None:
         ])
     print(tabulate(rows, headers=["scale", "n", "rows", "seed-sql wall s", "rows/s", "INSERT…SELECT s",
                                   "limit rows/s", "ratio wall / stmts", "COPY rows/s", "peak RSS MB"]))
+    for f in report.get("failed_scales", []):
+        fl = f["failed"]
+        print(f"  scale {f['scale']}: FAILED in run {fl['run']} after {fl['seconds']} s: {fl['error']}")
+        print(f"    {fl['rows_before_failure']} rows were inserted (then rolled back); the statement running was the one "
+              f"{fl['running'] or 'before any finished'}")
+        done = ", ".join(f"{k} {v:.1f} s" for k, v in fl["finished_enrichers"].items())
+        print(f"    finished enrichers: {done or '-'}")
+        for name, plan in (fl.get("running_plan") or {}).items():
+            if not isinstance(plan, dict):
+                print(f"    plan unavailable: {plan}")
+                continue
+            print(f"    EXPLAIN of the unfinished statement ({name}, \"{plan['table']}\"; estimates only):")
+            for line in plan["top"]:
+                print(f"      {line}")
     print(f"  ratio target ≥ {TARGETS['ratio']} (wall: whole process; stmts: only seed-sql's fill statements); "
           f"RSS target < {TARGETS['rss_mb']} MB")
     print()
@@ -961,6 +1015,8 @@ def parse_args(argv=None):
     p.add_argument("--no-load-limit", action="store_true", help="skip the INSERT ... SELECT / COPY load limit")
     p.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN replay at the largest scale")
     p.add_argument("--timeout", type=float, default=3600.0, help="kill a seed-sql process after this many seconds")
+    p.add_argument("--statement-timeout",
+                   help="SEED_STATEMENT_TIMEOUT of the runs, e.g. 60min (default: seed-sql's own, 15min)")
     p.add_argument("--no-snapshot", action="store_true",
                    help="run the live tree instead of a copy of seeder/, templates/, sql/ taken at the start")
     p.add_argument("--no-checkpoint", action="store_true",
@@ -989,6 +1045,7 @@ def main(argv=None) -> int:
         return 2
     server = Server(args.database_url)
     server.checkpoints = not (args.quick or args.no_checkpoint)
+    CODE.statement_timeout = args.statement_timeout
     report = {
         "harness": "benchmarks/run.py",
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -1002,6 +1059,7 @@ def main(argv=None) -> int:
         "targets": TARGETS,
         "scale1": [],
         "scales": [],
+        "failed_scales": [],
     }
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="seedsql_bench_"))
@@ -1013,7 +1071,9 @@ def main(argv=None) -> int:
         warm = server.fresh("warmup")
         try:
             log("warm-up run (untimed): fills the harness's seed-sql cache")
+            CODE.statement_timeout = None  # the warm-up runs with seed-sql's own settings
             warmup = seed_process(warm, 1, workdir=workdir, timeout=args.timeout)
+            CODE.statement_timeout = args.statement_timeout
             report["enrichers_measured"] = list(warmup["rows_by_enricher"])
         finally:
             server.drop(warm)
@@ -1021,10 +1081,27 @@ def main(argv=None) -> int:
             repeat = repeats_for(scale, args.repeat, args.scale_list)
             log(f"scale {scale}: {repeat} run(s)")
             entry, cycles = run_scale(server, scale, repeat, args, workdir)
-            report["scales"].append(entry)
             report["scale1"] += cycles
-        largest = report["scales"][-1]
-        report["enrichers"] = enricher_report(largest, server, args, workdir)
+            if "failed" in entry:
+                report["failed_scales"].append(entry)
+                log(f"scale {scale} failed; larger scales skipped")
+                break
+            report["scales"].append(entry)
+        if report["scales"]:
+            largest = report["scales"][-1]
+            report["enrichers"] = enricher_report(largest, server, args, workdir)
+        for failed in report["failed_scales"]:
+            if args.no_explain:
+                break
+            n = len(failed["failed"]["finished_statements"])
+            log(f"  EXPLAIN of the statement that did not finish at scale {failed['scale']} "
+                f"(replay of the {n} statements before it) ...")
+            try:
+                plans = explain_slowest(server, failed["scale"], {}, workdir, stop_at=n)
+            except (psycopg.Error, ValueError, OSError) as exc:
+                plans = {"error": str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)}
+            plans.pop("_checks", None)
+            failed["failed"]["running_plan"] = plans
     except SeedRunFailed as exc:
         log(f"error: {exc}")
         return 1
