@@ -150,12 +150,27 @@ def test_assessment_consistent_processed_after_created_with_ai_estimate_object(s
     assert bad == []
 
 
-def test_assessment_consistent_check_names_a_tampered_intake(db1):
-    pid = one(db1, 'SELECT "id" FROM "PreAssessment" ORDER BY "id" LIMIT 1')
+TAMPER = {
     # answer 21 is a PHQ-9 item: moving it by one changes the depression score the row claims
-    execute(db1, """UPDATE "PreAssessment"
-                    SET "answers" = jsonb_set("answers", '{20}', to_jsonb(CASE WHEN ("answers" ->> 20)::int = 0 THEN 1 ELSE 0 END))
-                    WHERE "id" = %s""", (pid,))
+    "answer_changed": """jsonb_set("answers", '{20}', to_jsonb(CASE WHEN ("answers" ->> 20)::int = 0 THEN 1 ELSE 0 END))""",
+    "answer_out_of_range": """jsonb_set("answers", '{20}', '9')""",
+    "answer_not_integer": """jsonb_set("answers", '{20}', '1.5')""",
+    "answer_missing": """"answers" - 200""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPER) + ["wrong_label", "not_processed"])
+def test_assessment_consistent_check_names_a_tampered_intake(db1, case):
+    pid = one(db1, 'SELECT "id" FROM "PreAssessment" ORDER BY "id" LIMIT 1')
+    if case in TAMPER:
+        execute(db1, f'UPDATE "PreAssessment" SET "answers" = {TAMPER[case]} WHERE "id" = %s', (pid,))
+    elif case == "wrong_label":
+        # the label of the band next to the right one
+        execute(db1, """UPDATE "PreAssessment" SET "severityLevels" = jsonb_set("severityLevels", '{Anxiety}',
+                          CASE WHEN ("scores" ->> 'Anxiety')::int <= 4 THEN '"Mild Anxiety"' ELSE '"Minimal Anxiety"' END::jsonb)
+                        WHERE "id" = %s""", (pid,))
+    else:
+        execute(db1, 'UPDATE "PreAssessment" SET "isProcessed" = false WHERE "id" = %s', (pid,))
     res = seed(db1, *ONLY, expect=1)
     assert "assessment_consistent" in res.stdout + res.stderr
     assert pid[:8] in res.stdout + res.stderr
