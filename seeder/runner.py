@@ -11,8 +11,10 @@ from .checks import CheckResult, run_checks
 from .config import Options
 from .errors import (ConnectionFailed, EnricherFailed, InfeasibleMinimum, LockBusy, RequirementsUnmet,
                      SchemaError, TimedOut)
+from .sqltext import identifier
 from .pipeline import LOCK_KEY, POOL_TABLE, Script, build, context_sql, timeouts_sql
 
+ANALYZE_AFTER = 5000  # rows an enricher must insert before its tables are re-analyzed
 _INSERT = re.compile(r'INSERT\s+INTO\s+"([^"]+)"\s*\(([^)]*)\)', re.IGNORECASE)
 
 
@@ -150,6 +152,10 @@ def _fill_enricher(conn, script: Script, rendered, result: Result, progress: Pro
         total += rows
         result.rows_by_table[st.table] = result.rows_by_table.get(st.table, 0) + rows
         progress.statement_done(name, st.table, st.note, rows, time.perf_counter() - t0)
+    if total >= ANALYZE_AFTER:
+        # Statistics taken before this run are stale now; later statements plan on real row counts.
+        for table in rendered.enricher.tables:
+            conn.execute(f"ANALYZE {identifier(table)}")
     result.rows_by_enricher[name] = total
     progress.enricher_done(name, total, time.perf_counter() - started)
     return total
