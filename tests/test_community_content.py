@@ -448,6 +448,15 @@ def test_posts_restore_a_deleted_membership_of_a_post_author(db1):
     assert counts(db1) == n_before and mine(db1) == before
 
 
+def test_reports_mixed_status_is_restored_when_a_status_is_missing(db1):
+    execute(db1, """UPDATE "Report" SET "status" = 'REVIEWED'""")
+    out = run_json(db1, *ONLY)
+    assert added(out) == {"Report": 2}
+    statuses = {r[0] for r in query(db1, 'SELECT DISTINCT "status"::text FROM "Report"')}
+    assert statuses == {"PENDING", "REVIEWED", "DISMISSED"}
+    assert query(db1, f"""SELECT x."id" FROM ({REPORT_COMMUNITY}) x WHERE x."reporterId" = x.author""") == []
+
+
 def test_two_fresh_databases_with_the_same_seed_are_identical(new_db):
     a, b = new_db(), new_db()
     seed(a, *ONLY, "--seed", "7")
