@@ -7,6 +7,7 @@ is valid, no Python traceback (unless --verbose), and nothing written to the dat
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import psycopg
@@ -72,8 +73,27 @@ def no_connections(monkeypatch):
 
 
 def test_unreachable_server_is_one_line_and_quick():
+    started = time.monotonic()
     line = one_line(run(url="postgresql://postgres@127.0.0.1:1/x"))
+    assert time.monotonic() - started < 10
     assert "cannot connect" in line and "127.0.0.1:1" in line
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_login_refused_by_the_server_is_one_line_without_the_password(server_url, verbose):
+    """The local server trusts every password, so a role that does not exist stands in for a wrong one."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    info = conninfo_to_dict(server_url)
+    url = (f"postgresql://seedsql_no_such_role:{PASSWORD}@{info.get('host') or 'localhost'}:"
+           f"{info.get('port') or 5432}/{info.get('dbname')}")
+    assert make_conninfo(url)  # well-formed
+    result = run(*(["--verbose"] if verbose else []), url=url)
+    assert result.exit_code == 2
+    assert PASSWORD not in result.stdout + result.stderr
+    if not verbose:
+        line = one_line(result)
+        assert "cannot connect" in line and "seedsql_no_such_role" in line, line
 
 
 @pytest.mark.parametrize("url, says", [

@@ -303,16 +303,63 @@ def test_kill_9_in_the_middle_of_an_enricher_leaves_the_database_as_before(schem
     assert summary["outcome"] == ("first-run" if start == "empty" else "satisfied")
 
 
+def _backend_waits_on_a_lock(url: str, app: str) -> bool:
+    rows = query(url, "SELECT wait_event_type FROM pg_stat_activity WHERE application_name = %s", (app,))
+    return any(r[0] == "Lock" for r in rows)
+
+
 def test_ctrl_c_rolls_back_with_exit_130_and_one_line(schema_db, runs):
+    """SIGINT while an enricher's INSERT waits: the test holds a SHARE lock on "Post" (reads pass, inserts
+    wait), taken after the first enricher line, so the run is certainly inside a statement of posts."""
+    if _writer_of("Post") is None:
+        pytest.skip('no enricher writes "Post" yet')
     run = Run(schema_db, "--scale", "200")
     runs.append(run)
     run.wait_line(ENRICHER_LINE, timeout=90)
-    assert run.proc.poll() is None, "the run ended before it could be interrupted"
-    os.kill(run.proc.pid, signal.SIGINT)
-    assert run.finish(30) == 130, run.stderr
+    with psycopg.connect(schema_db) as holder:
+        holder.execute("SET lock_timeout = '10s'")
+        holder.execute('LOCK TABLE "Post" IN SHARE MODE')
+        with _Watchdog(schema_db, holder.info.backend_pid, 120):
+            assert _poll(lambda: _backend_waits_on_a_lock(schema_db, run.app) or run.proc.poll() is not None,
+                         timeout=90)
+            assert run.proc.poll() is None, f"the run ended before it could be interrupted:\n{run.stderr}"
+            os.kill(run.proc.pid, signal.SIGINT)
+            code = run.finish(30)
+        holder.rollback()
+    assert code == 130, run.stderr
     line = _one_error_line(run.stderr)
     assert "rolled back" in line
     _assert_no_leftovers(schema_db, run.app)
+    _nothing_written(schema_db)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine defect, seeder/runner.py _execute: a Ctrl-C that lands while a query is in flight but outside "
+    "psycopg's guarded wait (seen in ~1 of 5 real SIGINTs) leaves the connection ACTIVE; the `finally: "
+    "conn.rollback()` then raises 'another command is already in progress', which replaces the "
+    "KeyboardInterrupt: exit 2 with 'the database failed during the run: sending query failed: another command "
+    "is already in progress' (a real process also gets psycopg's 'error ignored in rollback ...' as a second "
+    "stderr line) instead of exit 130. Fix: on an exception, close the connection (the server rolls back) "
+    "instead of conn.rollback()"))
+def test_interrupt_with_a_query_in_flight_is_exit_130_and_one_line(schema_db, monkeypatch):
+    """The same interruption, made deterministic in-process: the query is sent, then KeyboardInterrupt."""
+    real_execute = psycopg.Connection.execute
+    fired = []
+
+    def execute_then_interrupt(self, query, *args, **kwargs):
+        if not fired and isinstance(query, str) and query.lstrip().startswith(("INSERT", "WITH")) \
+                and '"Community"' in query:
+            fired.append(query)
+            self.pgconn.send_query(query.encode("utf-8"))
+            raise KeyboardInterrupt
+        return real_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute_then_interrupt)
+    result = cli("run", "--now", NOW, url=schema_db)
+    monkeypatch.undo()
+    assert fired, "no INSERT into Community was executed"
+    assert result.exit_code == 130, result.stderr
+    assert "rolled back" in _one_error_line(result)
     _nothing_written(schema_db)
 
 
