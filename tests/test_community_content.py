@@ -457,6 +457,25 @@ def test_reports_mixed_status_is_restored_when_a_status_is_missing(db1):
     assert query(db1, f"""SELECT x."id" FROM ({REPORT_COMMUNITY}) x WHERE x."reporterId" = x.author""") == []
 
 
+def test_top_up_after_deleting_rooms_of_reported_posts_restores_posts_and_reports(db1):
+    """A deleted room sets Post.roomId NULL: its posts and their reports count for no community any more,
+    but keep their ids, so the community top-ups must number past them."""
+    execute(db1, """DELETE FROM "Room" WHERE "id" IN (SELECT p."roomId" FROM "Report" r JOIN "Post" p ON p."id" = r."postId")""")
+    assert one(db1, 'SELECT count(*) FROM "Post" WHERE "roomId" IS NULL') > 0
+    out = run_json(db1, *ONLY)
+    assert out["outcome"] == "top-up"
+    assert added(out).get("Post", 0) > 0 and added(out).get("Report", 0) > 0
+    assert [r for r in out["requirements"] if r["missing_after"]] == []
+    rows = query(db1, f"""
+        SELECT c."slug", count(x."id") FROM "Community" c LEFT JOIN ({POST_COMMUNITY}) x ON x.cid = c."id"
+        GROUP BY c."slug" HAVING count(x."id") < 10""")
+    assert rows == []
+    assert query(db1, f"""
+        SELECT c."slug" FROM "Community" c
+        WHERE NOT EXISTS (SELECT FROM ({REPORT_COMMUNITY}) x WHERE x.cid = c."id")""") == []
+    assert run_json(db1, *ONLY)["rows_added"] == 0
+
+
 def test_two_fresh_databases_with_the_same_seed_are_identical(new_db):
     a, b = new_db(), new_db()
     seed(a, *ONLY, "--seed", "7")
