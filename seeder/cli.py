@@ -28,8 +28,8 @@ app.add_typer(db_app, name="db")
 STATE_DIR = ".seed-sql"
 
 Url = Annotated[Optional[str], typer.Option("--database-url", help="Target database (else $DATABASE_URL, else the embedded default).", show_default=False)]
-Scale = Annotated[Optional[int], typer.Option("--scale", help="Base population x N (default 1; $SEED_SCALE).", show_default=False)]
-Seed = Annotated[Optional[int], typer.Option("--seed", help="Seed of all generated values (default 0).", show_default=False)]
+Scale = Annotated[Optional[str], typer.Option("--scale", help="Base population x N (default 1; $SEED_SCALE).", show_default=False)]
+Seed = Annotated[Optional[str], typer.Option("--seed", help="Seed of all generated values (default 0).", show_default=False)]
 Now = Annotated[Optional[str], typer.Option("--now", help="Time anchor, ISO 8601; no offset means UTC (default: now).", show_default=False)]
 Force = Annotated[bool, typer.Option("--force", help="Create base data even when users exist ($SEED_FORCE).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Every statement with rows and time; tracebacks on error.")]
@@ -40,18 +40,20 @@ Templates = Annotated[Optional[List[Path]], typer.Option("--templates", help="A 
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Fail at once if another run holds the lock.")]
 AllowRemote = Annotated[bool, typer.Option("--allow-remote", help="Allow a non-local host or a production-looking environment.")]
 Format = Annotated[str, typer.Option("--format", help="Summary format: text or json.")]
-Config = Annotated[Path, typer.Option("--config", help="Configuration file.")]
+Config = Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: ./seed.toml when present).", show_default=False)]
 
 
 def _options(**flags):
     from .config import resolve
 
+    from .errors import ConfigError
+
     fmt = flags.get("format")
     if fmt not in (None, "text", "json"):
-        from .errors import ConfigError
-
         raise ConfigError(f"--format {fmt!r} is not valid; use text or json")
-    config = flags.pop("config", None) or Path("seed.toml")
+    config = flags.pop("config", None)
+    if config is not None and not config.exists():
+        raise ConfigError(f"configuration file {str(config)!r} does not exist")
     return resolve(flags, toml_path=config)
 
 
@@ -62,7 +64,8 @@ def _fail(exc: SeedError, verbose: bool) -> None:
         import traceback
 
         traceback.print_exc()
-    typer.echo(f"seed-sql: error: {mask(exc.line())}", err=True)
+    hint = f" ({exc.hint})" if exc.hint else ""  # hints are our own text, never a URL of the user's
+    typer.echo(f"seed-sql: error: {mask(str(exc))}{hint}", err=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -142,7 +145,7 @@ def _execute(mode: str, **flags) -> None:
 def run(database_url: Url = None, scale: Scale = None, seed: Seed = None, now: Now = None, force: Force = False,
         verbose: Verbose = False, only: Only = None, set: Set = None, with_: With = None,
         templates: Templates = None, no_wait: NoWait = False, allow_remote: AllowRemote = False,
-        format: Format = "text", config: Config = Path("seed.toml")) -> None:
+        format: Format = "text", config: Config = None) -> None:
     """Bring every table up to its minimums in one transaction, verify, and print a summary.
 
     Example: seed-sql run --scale 10 --seed 42 --set client_posts=7
@@ -154,7 +157,7 @@ def run(database_url: Url = None, scale: Scale = None, seed: Seed = None, now: N
 def audit(database_url: Url = None, scale: Scale = None, seed: Seed = None, now: Now = None, force: Force = False,
           verbose: Verbose = False, only: Only = None, set: Set = None, with_: With = None,
           templates: Templates = None, no_wait: NoWait = False, allow_remote: AllowRemote = False,
-          format: Format = "text", config: Config = Path("seed.toml")) -> None:
+          format: Format = "text", config: Config = None) -> None:
     """Show what run would add, per requirement and table, and change nothing (always rolls back).
 
     Example: seed-sql audit --format json
@@ -166,7 +169,7 @@ def audit(database_url: Url = None, scale: Scale = None, seed: Seed = None, now:
 def verify(database_url: Url = None, scale: Scale = None, seed: Seed = None, now: Now = None,
            verbose: Verbose = False, only: Only = None, set: Set = None, with_: With = None,
            templates: Templates = None, allow_remote: AllowRemote = False,
-           format: Format = "text", config: Config = Path("seed.toml")) -> None:
+           format: Format = "text", config: Config = None) -> None:
     """Check every requirement; exit 1 with a table of violations when any is unmet.
 
     Example: seed-sql verify --database-url postgresql://postgres@localhost/mentara
@@ -177,7 +180,7 @@ def verify(database_url: Url = None, scale: Scale = None, seed: Seed = None, now
 @app.command()
 def render(database_url: Url = None, scale: Scale = None, seed: Seed = None, now: Now = None, force: Force = False,
            verbose: Verbose = False, only: Only = None, set: Set = None, with_: With = None,
-           templates: Templates = None, config: Config = Path("seed.toml"),
+           templates: Templates = None, config: Config = None,
            enricher: Annotated[Optional[str], typer.Option("--enricher", help="Print only this enricher's statements and checks.")] = None) -> None:
     """Print the complete SQL script run would execute; needs no database.
 
@@ -218,7 +221,7 @@ def _optional_tables(options) -> set[str] | None:
 def reset(database_url: Url = None, yes: Annotated[bool, typer.Option("--yes", help="Confirm dropping every table of the target database.")] = False,
           scale: Scale = None, seed: Seed = None, now: Now = None, verbose: Verbose = False,
           set: Set = None, with_: With = None, templates: Templates = None,
-          allow_remote: AllowRemote = False, format: Format = "text", config: Config = Path("seed.toml")) -> None:
+          allow_remote: AllowRemote = False, format: Format = "text", config: Config = None) -> None:
     """Drop and recreate the schema from sql/schema.sql, then run.
 
     Refuses without --yes unless the target is the embedded default database.
@@ -239,7 +242,7 @@ def reset(database_url: Url = None, yes: Annotated[bool, typer.Option("--yes", h
 
 
 @app.command("list")
-def list_(templates: Templates = None, with_: With = None, format: Format = "text", config: Config = Path("seed.toml"),
+def list_(templates: Templates = None, with_: With = None, format: Format = "text", config: Config = None,
           verbose: Verbose = False) -> None:
     """List enrichers in execution order: tier, tables, dependencies, requirements and minimums.
 

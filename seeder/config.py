@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,16 @@ def int_value(name: str, raw: object) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
+_DURATION = re.compile(r"^\s*\d+\s*(ms|s|min|h|d)?\s*$")
+
+
+def duration(name: str, raw: object) -> str:
+    """A PostgreSQL duration such as 30s, 500ms, 15min or 0 (no limit)."""
+    if isinstance(raw, bool) or not _DURATION.match(str(raw)):
+        raise ConfigError(f"{name} must be a duration such as 500ms, 30s, 15min, 1h or 0 (no limit), got {raw!r}")
+    return str(raw).strip()
+
+
 def load_toml(path: Path) -> dict:
     """seed.toml: scale, seed, with, templates, [minimums]; unknown keys are errors."""
     try:
@@ -108,7 +119,7 @@ def load_toml(path: Path) -> dict:
 def resolve(flags: dict, env: dict | None = None, toml_path: Path | None = None) -> Options:
     """Merge flags (None = not given), environment and seed.toml into Options."""
     env = os.environ if env is None else env
-    toml_path = toml_path or Path("seed.toml")
+    toml_path = toml_path or Path("seed.toml")  # the default file is optional; an explicit one was checked
     toml = load_toml(toml_path) if toml_path.exists() else {}
     base = toml.get("_base", Path("."))
 
@@ -145,7 +156,8 @@ def resolve(flags: dict, env: dict | None = None, toml_path: Path | None = None)
         no_wait=bool(flags.get("no_wait")),
         allow_remote=bool(flags.get("allow_remote")),
         format=flags.get("format") or "text",
-        lock_timeout=str(pick("lock_timeout", "SEED_LOCK_TIMEOUT", "lock_timeout", "30s")),
-        statement_timeout=str(pick("statement_timeout", "SEED_STATEMENT_TIMEOUT", "statement_timeout", "15min")),
+        lock_timeout=duration("lock_timeout", pick("lock_timeout", "SEED_LOCK_TIMEOUT", "lock_timeout", "30s")),
+        statement_timeout=duration("statement_timeout",
+                                   pick("statement_timeout", "SEED_STATEMENT_TIMEOUT", "statement_timeout", "15min")),
         audit_only=env.get("SEED_AUDIT_ONLY", "").strip().lower() in TRUE,
     )

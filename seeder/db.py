@@ -30,9 +30,18 @@ def parse(url: str) -> dict:
         ) from None
 
 
-def is_local(url: str) -> bool:
-    hosts = str(parse(url).get("host", "") or "").split(",")
-    return all(h.strip() in LOCAL_HOSTS or h.strip().startswith("/") for h in hosts)
+def _local_host(host: str) -> bool:
+    host = host.strip()
+    return host in LOCAL_HOSTS or host.startswith("/") or host.startswith("127.")
+
+
+def is_local(url: str, env: dict | None = None) -> bool:
+    """Where libpq will connect: host and hostaddr of the URL, else $PGHOST / $PGHOSTADDR."""
+    env = {} if env is None else env
+    info = parse(url)
+    hosts = str(info.get("host") or env.get("PGHOST") or "").split(",")
+    addrs = str(info.get("hostaddr") or env.get("PGHOSTADDR") or "").split(",")
+    return all(_local_host(h) for h in hosts + addrs)
 
 
 def guard(url: str, env: dict, allow_remote: bool) -> None:
@@ -45,8 +54,9 @@ def guard(url: str, env: dict, allow_remote: bool) -> None:
                 f"refusing to seed: {var}=production looks like a production environment",
                 hint="unset it, or pass --allow-remote if this really is a development database",
             )
-    if not is_local(url):
-        host = parse(url).get("host")
+    if not is_local(url, env):
+        info = parse(url)
+        host = info.get("hostaddr") or info.get("host") or env.get("PGHOSTADDR") or env.get("PGHOST")
         raise UnsafeTarget(
             f"refusing to seed non-local host {host!r}: seed-sql writes only to local databases by default",
             hint="pass --allow-remote to seed a remote development database",

@@ -117,7 +117,10 @@ def minimums(enrichers: dict[str, Enricher], overrides: dict[str, object]) -> di
                 f"unknown requirement {key!r}; valid: {', '.join(sorted(values))}"
             )
         if not reqs[key].is_minimum:
-            raise ConfigError(f"requirement {key!r} is a rule, not a minimum; it cannot be set")
+            raise ConfigError(
+                f"requirement {key!r} is a rule, not a minimum; it cannot be set. "
+                f"Minimums that can be set: {', '.join(sorted(values))}"
+            )
         values[key] = parse_minimum(key, raw)
     return values
 

@@ -208,21 +208,22 @@ def execute(options: Options, url: str, mode: str, progress: Progress) -> Result
 
 
 def _execute(options: Options, url: str, mode: str, progress: Progress, result: Result) -> None:
-    with db.connect(url) as conn:
+    conn = db.connect(url)
+    try:
         catalog = db.read_catalog(conn)
         script = build(options, set(catalog.tables))
         result.script = script
         for name, why in script.selection.skipped.items():
             progress.skipped(name, why)
         check_schema(script, catalog)
-        try:
-            if mode == "verify":
-                result.after = run_checks(conn, script.checks)
-            else:
-                _transaction(conn, script, result, progress, options)
-        finally:
-            if not result.committed and not conn.closed:
-                conn.rollback()
+        if mode == "verify":
+            result.after = run_checks(conn, script.checks)
+        else:
+            _transaction(conn, script, result, progress, options)
+    finally:
+        # Closing without COMMIT is the rollback: the server undoes the open transaction. An explicit
+        # ROLLBACK could fail on a connection a Ctrl-C left busy and hide the real error.
+        conn.close()
 
 
 def _transaction(conn, script: Script, result: Result, progress: Progress, options: Options) -> None:

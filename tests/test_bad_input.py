@@ -109,9 +109,6 @@ def test_malformed_url_says_what_is_wrong_and_the_valid_form(url, says):
     assert "URL" in line or "port" in line, line
 
 
-@pytest.mark.xfail(strict=True, reason="engine defect: cli._fail masks exc.line() including the hint, so the "
-                                       "hint 'postgresql://user[:password]@host' is garbled to "
-                                       "'postgresql://user[:***@host' although no password was given")
 def test_masking_does_not_garble_the_hint_of_a_url_without_password():
     line = one_line(run(url="notaurl"))
     assert "***" not in line, line
@@ -182,8 +179,6 @@ def test_missing_templates_directory_is_named(shared_db):
     untouched(shared_db)
 
 
-@pytest.mark.xfail(strict=True, reason="engine defect: plan.minimums says a rule 'cannot be set' but, unlike an "
-                                       "unknown key, does not list the requirements that can be set")
 def test_set_of_a_rule_names_it_and_lists_the_settable_minimums(shared_db):
     line = one_line(run("--set", "role_rows=3", url=shared_db))
     assert "role_rows" in line and "rule" in line
@@ -203,8 +198,6 @@ def test_bad_environment_value_is_one_line(shared_db, env, fragments):
     untouched(shared_db)
 
 
-@pytest.mark.xfail(strict=True, reason="engine defect: a non-integer --scale / --seed is rejected by typer's "
-                                       "int parsing, which prints Usage + Try + Error on 3+ lines instead of one")
 @pytest.mark.parametrize("args", [["--scale", "abc"], ["--seed", "x"]])
 def test_non_integer_scale_or_seed_is_one_line(shared_db, args):
     line = one_line(run(*args, url=shared_db))
@@ -263,9 +256,6 @@ def test_bad_seed_toml_is_one_line_naming_the_problem(shared_db, tmp_path, case)
     untouched(shared_db)
 
 
-@pytest.mark.xfail(strict=True, reason="engine defect: config.resolve passes lock_timeout / statement_timeout "
-                                       "through unchecked (str(True) = 'True', 'soon'); the server rejects them "
-                                       "mid-run as 'the database failed during the run', not saying what is valid")
 @pytest.mark.parametrize("content", ['lock_timeout = "soon"\n', "statement_timeout = true\n"])
 def test_bad_timeout_in_seed_toml_says_what_is_valid(shared_db, tmp_path, content):
     key = content.split()[0]
@@ -275,9 +265,6 @@ def test_bad_timeout_in_seed_toml_says_what_is_valid(shared_db, tmp_path, conten
     untouched(shared_db)
 
 
-@pytest.mark.xfail(strict=True, reason="engine defect: an explicit --config path that does not exist is "
-                                       "silently ignored (config.resolve: `if toml_path.exists()`), so the run "
-                                       "goes ahead without the user's minimums")
 def test_missing_explicit_config_file_is_an_error(schema_db, tmp_path):
     line = one_line(run("--config", str(tmp_path / "nope.toml"), url=schema_db))
     assert "nope.toml" in line
@@ -343,9 +330,6 @@ def test_every_command_refuses_a_non_local_host(no_connections, command):
     assert no_connections == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine defect: db.is_local looks only at 'host'; libpq connects to "
-                                       "'hostaddr' (URL parameter, or $PGHOSTADDR) and to $PGHOST when the URL "
-                                       "has no host, so these reach a remote server without --allow-remote")
 @pytest.mark.parametrize("url, env", [
     ("postgresql://postgres@localhost/x?hostaddr=10.1.2.3", {}),
     ("postgresql:///x", {"PGHOST": "db.example.com"}),
