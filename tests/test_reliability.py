@@ -220,23 +220,11 @@ def test_runs_started_at_once_all_succeed_and_equal_one_run(new_db, runs):
     assert digest(shared) == _one_run_digest(new_db, "--scale", str(scale))
 
 
-def _all_enrichers_but(*slow: str) -> list[str]:
-    """--only arguments for every default enricher except `slow` and those depending on them."""
-    from seeder import plan
-
-    enrichers = headers.discover([], resources.templates_dir())
-    keep = [e.name for e in plan.order(enrichers) if e.enabled_by_default and e.requires_table is None
-            and not (plan.closure(enrichers, [e.name]) & set(slow))]
-    return [arg for name in keep for arg in ("--only", name)]
-
-
-# At scale 10 the runs leave out reports, which takes ~80 s there (engine defect: its first fill statement
-# joins every pair of community members before filtering); the lock does not depend on which enrichers run.
 @pytest.mark.parametrize("n, scale", [(4, 1), (10, 10)])
 def test_runs_queued_on_the_lock_print_waiting_and_never_duplicate(new_db, runs, n, scale):
     """The test holds the lock while n runs start, so every one of them must wait for it."""
     shared = new_db()
-    args = ["--scale", str(scale)] + (_all_enrichers_but("reports") if scale > 1 else [])
+    args = ["--scale", str(scale)]
     with psycopg.connect(shared, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         runs += [Run(shared, *args) for _ in range(n)]
@@ -333,14 +321,6 @@ def test_ctrl_c_rolls_back_with_exit_130_and_one_line(schema_db, runs):
     _nothing_written(schema_db)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine defect, seeder/runner.py _execute: a Ctrl-C that lands while a query is in flight but outside "
-    "psycopg's guarded wait (seen in ~1 of 5 real SIGINTs) leaves the connection ACTIVE; the `finally: "
-    "conn.rollback()` then raises 'another command is already in progress', which replaces the "
-    "KeyboardInterrupt: exit 2 with 'the database failed during the run: sending query failed: another command "
-    "is already in progress' (a real process also gets psycopg's 'error ignored in rollback ...' as a second "
-    "stderr line) instead of exit 130. Fix: on an exception, close the connection (the server rolls back) "
-    "instead of conn.rollback()"))
 def test_interrupt_with_a_query_in_flight_is_exit_130_and_one_line(schema_db, monkeypatch):
     """The same interruption, made deterministic in-process: the query is sent, then KeyboardInterrupt."""
     real_execute = psycopg.Connection.execute
@@ -669,11 +649,6 @@ def test_runs_never_update_or_delete_rows_they_did_not_insert(schema_db):
     _drop_guards(schema_db)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine defect, templates/reports.sql.j2, fill 'moderated communities with fewer reports than their "
-    "target': deleting a Room sets Post.roomId NULL, so reports on its posts no longer count for the "
-    "community, but their ids 'report:<community>:<1..want>' are still taken, the candidate series "
-    "generate_series(1, want) has no free id left and the top-up adds 0 rows: community_reports unmet"))
 def test_top_up_after_deleting_rooms_of_reported_posts_restores_every_requirement(schema_db):
     seed(schema_db)
     execute(schema_db, """DELETE FROM "Room" WHERE "id" IN (
