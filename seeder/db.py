@@ -71,9 +71,18 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5):
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
         where = f"{info.get('host') or 'local socket'}:{info.get('port') or 5432}/{info.get('dbname', '')}"
-        reason = mask(str(exc)).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        reason = _reason(mask(str(exc)))
         raise ConnectionFailed(f"cannot connect to PostgreSQL at {where}: {reason}") from None
     return conn
+
+
+def _reason(text: str) -> str:
+    """libpq's failure line (e.g. 'Connection refused'), not its indented hint or the address prefix."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and not ln.startswith(("\t", " "))]
+    if not lines:
+        return "no answer"
+    last = lines[-1]
+    return last.split(": ", 1)[-1] if last.startswith("connection to server") else last
 
 
 @dataclass
