@@ -215,3 +215,33 @@ def test_deleted_room_comes_back_with_its_id_and_values(schema_db):
     execute(schema_db, 'DELETE FROM "Room" WHERE "id" = %s', (room[0],))
     seed(schema_db)
     assert query(schema_db, 'SELECT r::text FROM "Room" r WHERE r."id" = %s', (room[0],)) == [(room[1],)]
+
+
+def test_raising_client_posts_adds_exactly_two_posts_per_client(schema_db):
+    """--set client_posts=7 on a seeded database: 2 more posts per client, no other post; the only other
+    rows are what the new posts themselves require (their comments and hearts)."""
+    seed(schema_db)
+    per_user = dict(query(schema_db, 'SELECT u."id", count(p."id") FROM "User" u LEFT JOIN "Post" p ON p."userId" = u."id" GROUP BY 1'))
+    roles = dict(query(schema_db, 'SELECT "id", "role" FROM "User"'))
+    old_posts = {r[0] for r in query(schema_db, 'SELECT "id" FROM "Post"')}
+    old_comments = {r[0] for r in query(schema_db, 'SELECT "id" FROM "Comment"')}
+    before = counts(schema_db)
+    summary = json.loads(seed(schema_db, "--set", "client_posts=7", "--format", "json").stdout)
+    after = dict(query(schema_db, 'SELECT u."id", count(p."id") FROM "User" u LEFT JOIN "Post" p ON p."userId" = u."id" GROUP BY 1'))
+    for user, n in after.items():
+        assert n - per_user[user] == (2 if roles[user] == "client" else 0), (user, roles[user])
+    clients = sum(1 for r in roles.values() if r == "client")
+    assert summary["rows_by_table"]["Post"] == 2 * clients
+    grown = {t for t, n in counts(schema_db).items() if n != before[t]}
+    assert grown <= {"Post", "Comment", "PostHeart", "CommentHeart"}, grown
+    # Nothing beyond the new posts' own needs: every new comment is on a new post.
+    new_comments = query(schema_db, 'SELECT "id", "postId" FROM "Comment"')
+    added = [post for cid, post in new_comments if cid not in old_comments]
+    assert added and all(post not in old_posts for post in added)
+
+
+def test_a_later_run_with_a_later_anchor_succeeds(schema_db):
+    """Time moves on: rules tied to the anchor must not make every later run fail."""
+    seed(schema_db)
+    result = seed(schema_db, now="2027-03-01T08:00:00")
+    assert "requirement" not in result.stderr
