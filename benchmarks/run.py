@@ -566,7 +566,7 @@ def split_checks(script: str) -> list[dict]:
 def summarize_plan(lines: list[str]) -> dict:
     triggers = [ln.strip() for ln in lines if ln.strip().startswith("Trigger ")]
     timing = [ln.strip() for ln in lines if ln.strip().startswith(("Planning Time", "Execution Time"))]
-    return {"top": lines[:PLAN_LINES], "triggers": triggers, "timing": timing, "lines": len(lines)}
+    return {"top": lines[:PLAN_LINES], "triggers": triggers, "timing": timing, "lines": len(lines), "text": lines}
 
 
 def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir: Path,
@@ -931,7 +931,7 @@ def print_report(report: dict) -> None:
                 print(f"    plan unavailable: {plan}")
                 continue
             print(f"    EXPLAIN of the unfinished statement ({name}, \"{plan['table']}\"; estimates only):")
-            for line in plan["top"]:
+            for line in plan["text"]:
                 print(f"      {line}")
     print(f"  ratio target ≥ {TARGETS['ratio']} (wall: whole process; stmts: only seed-sql's fill statements); "
           f"RSS target < {TARGETS['rss_mb']} MB")
