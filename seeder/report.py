@@ -73,7 +73,13 @@ def summary_text(result: Result) -> str:
         table_rows = [[t, n] for t, n in result.rows_by_table.items() if n] or [["(none)", 0]]
         head = "Rows that run would add" if kind == "audit" else "Rows added"
         lines += [head + ":", tabulate(table_rows, headers=["table", "rows"], tablefmt="simple"), ""]
-    lines += ["Requirements:", tabulate(_requirement_rows(result),
+    req_rows = _requirement_rows(result)
+    if kind == "top-up":
+        # A top-up lists what it restored; the requirements that already held are summed up in one line.
+        held = [r for r in req_rows if r[3] in (0, "-") and not r[4]]
+        req_rows = [r for r in req_rows if r not in held]
+        lines += [f"{len(held)} other requirements already held."]
+    lines += ["Requirements:", tabulate(req_rows,
               headers=["requirement", "enricher", "minimum", "missing before", "missing after"],
               tablefmt="simple"), ""]
     missing = sum(1 for c in (result.found or result.before) if c.violators)
