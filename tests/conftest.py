@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -62,6 +63,19 @@ def _templates(server_url):
     yield {"plain": plain, "audit": audit}
     _drop_db(server_url, plain)
     _drop_db(server_url, audit)
+
+
+@contextmanager
+def seeded_database(server_url: str, template: str, *run_args: str):
+    """A fresh database (from a template database) after one `seed-sql run` with run_args; dropped after."""
+    from helpers import seed
+
+    name, url = _fresh(server_url, template)
+    try:
+        seed(url, *run_args)
+        yield url
+    finally:
+        _drop_db(server_url, name)
 
 
 def _fresh(server_url, template):

@@ -58,6 +58,16 @@ def query(url: str, sql: str, params=None) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
+def one(url: str, sql: str, params=None):
+    """The single value of a query."""
+    return query(url, sql, params)[0][0]
+
+
+def added(summary: dict) -> dict[str, int]:
+    """Tables that got rows, from a `--format json` summary."""
+    return {t: n for t, n in summary["rows_by_table"].items() if n}
+
+
 def execute(url: str, sql: str, params=None) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql, params)

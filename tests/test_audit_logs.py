@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from conftest import _drop_db, _fresh
-from helpers import NOW, counts, digest, execute, query, seed
+from conftest import seeded_database
+from helpers import NOW, counts, digest, execute, query, seed, one
 
 ONLY = ["--only", "audit_logs"]
 ANCHOR = NOW.replace("T", " ")
@@ -36,9 +36,6 @@ def key_id(key: str, seed_value: int = 0) -> str:
     return str(uuid.UUID(d[:12] + "4" + d[13:16] + "8" + d[17:]))
 
 
-def one(url: str, sql: str, params=None):
-    return query(url, sql, params)[0][0]
-
 
 def run_json(url: str, *extra: str) -> dict:
     return json.loads(seed(url, *ONLY, "--format", "json", *extra).stdout)
@@ -46,12 +43,8 @@ def run_json(url: str, *extra: str) -> dict:
 
 @pytest.fixture(scope="module", params=[1, 10], ids=["scale1", "scale10"])
 def seeded(request, server_url, _templates):
-    name, url = _fresh(server_url, _templates["audit"])
-    try:
-        seed(url, *ONLY, "--scale", str(request.param))
+    with seeded_database(server_url, _templates["audit"], *ONLY, "--scale", str(request.param)) as url:
         yield url, request.param
-    finally:
-        _drop_db(server_url, name)
 
 
 @pytest.fixture

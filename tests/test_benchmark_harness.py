@@ -57,13 +57,15 @@ def test_quick_benchmark_writes_complete_json_and_drops_its_databases(server_url
         assert _positive_stats(cycle[case]["cpu_seconds"]), case
     assert _positive(cycle["first_run"]["rows"])
     assert cycle["satisfied_rerun"]["rows"] == 0
-    assert _positive(cycle["top_up"]["deleted"]["deleted"])
-    top_up = cycle["top_up"]
-    if top_up.get("failed"):
-        # seed-sql failed to fill the gaps (its own tests cover that); the harness reports it and its time
-        assert top_up["error"] and _positive_stats(top_up["failed_seconds"])
-    else:
-        assert _positive_stats(top_up["seconds"]) and _positive(top_up["rows"])
+    for case in ("top_up", "top_up_users_kept"):
+        top_up = cycle[case]
+        assert _positive(top_up["deleted"]["deleted"]), case
+        if top_up.get("failed"):
+            # seed-sql failed to fill the gaps (its own tests cover that); the harness reports it and its time
+            assert top_up["error"] and _positive_stats(top_up["failed_seconds"]), case
+        else:
+            assert _positive_stats(top_up["seconds"]) and _positive(top_up["rows"]), case
+    assert cycle["top_up_users_kept"]["deleted"]["kept"] == ["User"]
 
     # throughput, memory and the load limit of the same rows
     (entry,) = report["scales"]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import _drop_db, _fresh
-from helpers import NOW, counts, digest, execute, query, seed
+from conftest import seeded_database
+from helpers import NOW, counts, digest, execute, query, seed, one, added
 
 CONTENT = ["posts", "comments", "hearts", "reports"]
 ONLY = ["--only", "hearts", "--only", "reports"]
@@ -40,14 +40,6 @@ def run_json(url: str, *extra: str, expect: int = 0) -> dict:
     return json.loads(seed(url, *extra, "--format", "json", expect=expect).stdout)
 
 
-def added(out: dict) -> dict[str, int]:
-    """Rows added per table (tables with none left out)."""
-    return {t: n for t, n in out["rows_by_table"].items() if n}
-
-
-def one(url: str, sql: str, params=None):
-    return query(url, sql, params)[0][0]
-
 
 def mine(url: str) -> dict[str, str]:
     d = digest(url)
@@ -63,12 +55,8 @@ POST_COMMUNITY = """
 @pytest.fixture(scope="module", params=[1, 10], ids=["scale1", "scale10"])
 def seeded(request, server_url, _templates):
     """(url, scale): a database after one first run of the content enrichers at that scale."""
-    name, url = _fresh(server_url, _templates["plain"])
-    try:
-        seed(url, *ONLY, "--scale", str(request.param))
+    with seeded_database(server_url, _templates["plain"], *ONLY, "--scale", str(request.param)) as url:
         yield url, request.param
-    finally:
-        _drop_db(server_url, name)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from conftest import _drop_db, _fresh
-from helpers import NOW, counts, digest, execute, query, seed
+from conftest import seeded_database
+from helpers import NOW, counts, digest, execute, query, seed, one
 
 MINE = ["assessments", "worksheets", "meetings", "reviews", "payments"]
 ONLY = [a for name in MINE for a in ("--only", name)] + ["--with", "payments"]
@@ -80,12 +80,8 @@ def run_json(url: str, *extra: str, expect: int = 0) -> dict:
 @pytest.fixture(scope="module", params=[1, 10], ids=["scale1", "scale10"])
 def seeded(request, server_url, _templates):
     """(url, scale): a database after one first run of the therapy enrichers at that scale."""
-    name, url = _fresh(server_url, _templates["plain"])
-    try:
-        seed(url, *ONLY, "--scale", str(request.param))
+    with seeded_database(server_url, _templates["plain"], *ONLY, "--scale", str(request.param)) as url:
         yield url, request.param
-    finally:
-        _drop_db(server_url, name)
 
 
 @pytest.fixture
@@ -94,9 +90,6 @@ def db1(schema_db):
     seed(schema_db, *ONLY)
     return schema_db
 
-
-def one(url: str, sql: str, params=None):
-    return query(url, sql, params)[0][0]
 
 
 def nonempty(url: str, table: str) -> int:

@@ -14,8 +14,8 @@ import re
 import psycopg
 import pytest
 
-from conftest import _drop_db, _fresh
-from helpers import NOW, counts, digest, execute, query, seed
+from conftest import seeded_database
+from helpers import NOW, counts, digest, execute, query, seed, one
 
 TIER1 = ["memberships", "moderator_assignments", "relationships", "availability"]
 ONLY = [a for name in TIER1 for a in ("--only", name)]
@@ -30,12 +30,8 @@ def run_json(url: str, *extra: str, expect: int = 0) -> dict:
 @pytest.fixture(scope="module", params=[1, 10], ids=["scale1", "scale10"])
 def seeded(request, server_url, _templates):
     """(url, scale): a database after one first run of the tier-1 enrichers at that scale."""
-    name, url = _fresh(server_url, _templates["plain"])
-    try:
-        seed(url, *ONLY, "--scale", str(request.param))
+    with seeded_database(server_url, _templates["plain"], *ONLY, "--scale", str(request.param)) as url:
         yield url, request.param
-    finally:
-        _drop_db(server_url, name)
 
 
 @pytest.fixture
@@ -44,9 +40,6 @@ def db1(schema_db):
     seed(schema_db, *ONLY)
     return schema_db
 
-
-def one(url: str, sql: str, params=None):
-    return query(url, sql, params)[0][0]
 
 
 # --------------------------------------------------------------------------------------------------
