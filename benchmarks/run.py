@@ -386,7 +386,7 @@ def row_counts(url: str) -> dict[str, int]:
 # deleting 10% of every table
 
 
-def delete_fraction(url: str, fraction: float, mode: str) -> dict:
+def delete_fraction(url: str, fraction: float, mode: str, keep: tuple[str, ...] = ()) -> dict:
     """Delete max(1, round(fraction x rows)) pseudo-random rows of every table (middle rows included).
 
     cascade (default): children first, with the schema's ON DELETE rules, so the database stays
@@ -394,6 +394,7 @@ def delete_fraction(url: str, fraction: float, mode: str) -> dict:
     replica: session_replication_role = replica, so no FK trigger fires: exactly the fraction of
     every table, but rows whose parent was deleted remain as orphans.
     The choice is stable (md5 of the row's text), so every repeat deletes the same rows.
+    keep: tables left alone (their rows can still go by cascade from a parent).
     """
     before = row_counts(url)
     with psycopg.connect(url) as conn:
@@ -401,7 +402,7 @@ def delete_fraction(url: str, fraction: float, mode: str) -> dict:
             conn.execute("SET LOCAL session_replication_role = replica")
         for table in reversed(table_order(conn)):
             n = before.get(table, 0)
-            if n == 0:
+            if n == 0 or table in keep:
                 continue
             k = max(1, round(n * fraction))
             ident = pgsql.Identifier(table)
@@ -411,7 +412,41 @@ def delete_fraction(url: str, fraction: float, mode: str) -> dict:
         conn.commit()
     after = row_counts(url)
     gone = {t: before[t] - after.get(t, 0) for t in before if before[t] - after.get(t, 0)}
-    return {"mode": mode, "rows_before": sum(before.values()), "deleted": sum(gone.values()), "by_table": gone}
+    return {"mode": mode, "kept": list(keep), "rows_before": sum(before.values()), "deleted": sum(gone.values()),
+            "by_table": gone}
+
+
+def timed_top_up(server: Server, url: str, scale: int, args, workdir: Path, keep: tuple[str, ...] = ()):
+    """Delete 10% (except `keep`), then one timed seed-sql run: (deletion, run summary or SeedRunFailed)."""
+    deleted = delete_fraction(url, 0.10, args.delete_mode, keep)
+    server.checkpoint()
+    try:
+        top = seed_process(url, scale, workdir=workdir, timeout=args.timeout)
+    except SeedRunFailed as exc:
+        # a gap-filling failure of seed-sql: keep measuring, report it (and how long it took)
+        log(f"    TOP-UP FAILED{' (User kept)' if keep else ''}: {exc.summary}")
+        return deleted, exc
+    if top["outcome"] != "top-up":
+        raise SeedRunFailed(f"expected a top-up, seed-sql says {top['outcome']!r}")
+    return deleted, top
+
+
+def top_up_entry(results: list[tuple[dict, object]]) -> dict:
+    ok = [r for _d, r in results if isinstance(r, dict)]
+    failed = [r for _d, r in results if isinstance(r, SeedRunFailed)]
+    entry = {"seconds": stats([t["wall"] for t in ok]),
+             "in_process_seconds": stats([t["seconds"] for t in ok]),
+             "cpu_seconds": stats([t["cpu"] for t in ok]),
+             "rows": ok[-1]["rows"] if ok else None, "deleted": results[-1][0],
+             "target_seconds": TARGETS["top_up"]}
+    if failed:
+        entry.update({
+            "failed": len(failed),
+            "error": failed[0].summary,
+            "failed_seconds": stats([f.wall for f in failed if f.wall is not None]),
+            "failed_cpu_seconds": stats([f.cpu for f in failed if f.cpu is not None]),
+        })
+    return entry
 
 
 # ---------------------------------------------------------------------------
@@ -662,8 +697,7 @@ def repeats_for(scale: int, repeat_arg: str, scales: list[int]) -> int:
 
 def run_scale(server: Server, scale: int, repeat: int, args, workdir: Path) -> tuple[dict, list[dict]]:
     echo = scale >= 100 and not args.quiet
-    firsts, satisfied, topups, loads, deletions, colds = [], [], [], [], [], []
-    failed_topups: list[SeedRunFailed] = []
+    firsts, satisfied, topups, topups_keep, loads, colds = [], [], [], [], [], []
     cycle_here = scale == 1 or args.cycle_all
     for r in range(repeat):
         if cycle_here:
@@ -704,21 +738,18 @@ def run_scale(server: Server, scale: int, repeat: int, args, workdir: Path) -> t
                 loads.append(load)
                 log(f"    INSERT ... SELECT {load['insert_select']['seconds']:.2f} s, COPY {load['copy']['seconds']:.2f} s")
             if cycle_here:
-                deleted = delete_fraction(url, 0.10, args.delete_mode)
-                deletions.append(deleted)
-                server.checkpoint()
-                try:
-                    top = seed_process(url, scale, workdir=workdir, timeout=args.timeout)
-                except SeedRunFailed as exc:
-                    # a gap-filling failure of seed-sql: keep measuring, report it (and how long it took)
-                    log(f"    TOP-UP FAILED: {exc.summary}")
-                    failed_topups.append(exc)
-                else:
-                    if top["outcome"] != "top-up":
-                        raise SeedRunFailed(f"expected a top-up, seed-sql says {top['outcome']!r}")
-                    topups.append(top)
+                topups.append(timed_top_up(server, url, scale, args, workdir))
         finally:
             server.drop(url)
+        if cycle_here:
+            # the same with every User row kept: seed-sql never re-creates deleted users (base data goes
+            # only into an empty "User" table), so some rules cannot be restored once users are gone
+            url = server.fresh(f"s{scale}keep")
+            try:
+                seed_process(url, scale, workdir=workdir, timeout=args.timeout)
+                topups_keep.append(timed_top_up(server, url, scale, args, workdir, keep=("User",)))
+            finally:
+                server.drop(url)
 
     rows = firsts[-1]["rows"]
     wall = stats([f["wall"] for f in firsts])
@@ -774,19 +805,9 @@ def run_scale(server: Server, scale: int, repeat: int, args, workdir: Path) -> t
                                 "in_process_seconds": stats([s["seconds"] for s in satisfied]),
                                 "cpu_seconds": stats([s["cpu"] for s in satisfied]),
                                 "rows": 0, "target_seconds": TARGETS["satisfied_rerun"]},
-            "top_up": {"seconds": stats([t["wall"] for t in topups]),
-                       "in_process_seconds": stats([t["seconds"] for t in topups]),
-                       "cpu_seconds": stats([t["cpu"] for t in topups]),
-                       "rows": topups[-1]["rows"] if topups else None, "deleted": deletions[-1],
-                       "target_seconds": TARGETS["top_up"]},
+            "top_up": top_up_entry(topups),
+            "top_up_users_kept": top_up_entry(topups_keep),
         }
-        if failed_topups:
-            cycle["top_up"].update({
-                "failed": len(failed_topups),
-                "error": failed_topups[0].summary,
-                "failed_seconds": stats([f.wall for f in failed_topups if f.wall is not None]),
-                "failed_cpu_seconds": stats([f.cpu for f in failed_topups if f.cpu is not None]),
-            })
     entry["_runs"] = firsts  # per-enricher data; removed before writing JSON
     return entry, ([cycle] if cycle else [])
 
@@ -888,7 +909,8 @@ def print_report(report: dict) -> None:
         for key, label in (("first_run", "first run, empty database"),
                            ("first_run_cold_cache", "  same, empty seed-sql cache"),
                            ("satisfied_rerun", "satisfied re-run"),
-                           ("top_up", "top-up after deleting 10%")):
+                           ("top_up", "top-up after deleting 10%"),
+                           ("top_up_users_kept", "  same, User rows kept")):
             c = cycle[key]
             if c["seconds"]["median"] is None:  # every run of this case failed
                 rows.append([label, "-", f"FAILED {fmt_s(c.get('failed_seconds'))}", "-",
@@ -898,11 +920,14 @@ def print_report(report: dict) -> None:
             rows.append([label, c["rows"], fmt_s(c["seconds"]), fmt_s(c["in_process_seconds"]),
                          fmt_s(c["cpu_seconds"]), f"≤ {c['target_seconds']}", ok])
         print(tabulate(rows, headers=["case", "rows", "wall s", "in-process s", "Python CPU s", "target", "met"]))
-        d = cycle["top_up"]["deleted"]
-        print(f"  deleted before the top-up ({d['mode']}): {d['deleted']} of {d['rows_before']} rows")
-        if cycle["top_up"].get("failed"):
-            print(f"  top-up FAILED in {cycle['top_up']['failed']} of {cycle['repeat']} runs (seed-sql rolled back): "
-                  f"{cycle['top_up']['error']}")
+        for key in ("top_up", "top_up_users_kept"):
+            d = cycle[key]["deleted"]
+            kept = f", {', '.join(d['kept'])} kept" if d["kept"] else ""
+            print(f"  deleted before the {key.replace('_', ' ')} ({d['mode']}{kept}): "
+                  f"{d['deleted']} of {d['rows_before']} rows")
+            if cycle[key].get("failed"):
+                print(f"    FAILED in {cycle[key]['failed']} of {cycle['repeat']} runs (seed-sql rolled back): "
+                      f"{cycle[key]['error']}")
         print()
     print("Throughput: rows created by a first run vs the load limit (same rows, same indexes and FKs)")
     rows = []
