@@ -556,7 +556,8 @@ def load_limit(server: Server, source_url: str, workdir: Path) -> dict:
 # plans of the slowest statements: a rolled-back replay of the rendered script
 
 
-_MARK = re.compile(r'^-- (?:===== enricher (\S+) .*|===== verification.*|fill "([^"]+)"(?::.*)?)$', re.MULTILINE)
+_MARK = re.compile(r'^-- (?:===== enricher (\S+)(?: \(tier [^)]*\): (.*?) =====)?.*|===== verification.*'
+                   r'|fill "([^"]+)"(?::.*)?)$', re.MULTILINE)
 
 
 def split_script(script: str) -> tuple[str, list[dict]]:
@@ -577,10 +578,10 @@ def split_script(script: str) -> tuple[str, list[dict]]:
             break
         if m.group(1):
             enricher = m.group(1)
-            if body:
-                parts.append({"enricher": enricher, "table": None, "sql": body})
+            tables = [t.strip() for t in (m.group(2) or "").split(",") if t.strip()]
+            parts.append({"enricher": enricher, "table": None, "sql": body, "tables": tables, "start": True})
         else:
-            parts.append({"enricher": enricher, "table": m.group(2), "sql": body})
+            parts.append({"enricher": enricher, "table": m.group(3), "sql": body})
     return preamble, parts
 
 
@@ -598,6 +599,19 @@ def split_checks(script: str) -> list[dict]:
             for m in _CHECK.finditer(script, start)]
 
 
+def analyze_after() -> int | None:
+    """seed-sql's run ANALYZEs an enricher's tables after it inserted this many rows (seeder/runner.py);
+    the rendered script does not, so the replay does it itself to plan like the run."""
+    try:
+        m = re.search(r"^ANALYZE_AFTER\s*=\s*([0-9_]+)", (CODE.root / "seeder" / "runner.py").read_text(), re.M)
+    except OSError:
+        return None
+    return int(m.group(1).replace("_", "")) if m else None
+
+
+_TUPLES = re.compile(r"Tuples Inserted: (\d+)")
+
+
 def summarize_plan(lines: list[str]) -> dict:
     triggers = [ln.strip() for ln in lines if ln.strip().startswith("Trigger ")]
     timing = [ln.strip() for ln in lines if ln.strip().startswith(("Planning Time", "Execution Time"))]
@@ -605,15 +619,27 @@ def summarize_plan(lines: list[str]) -> dict:
 
 
 def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir: Path,
-                    stop_at: int | None = None) -> dict:
+                    stop_at: int | None = None, rows_hint: dict | None = None) -> dict:
     """EXPLAIN (ANALYZE, BUFFERS) of chosen statements inside a replay of the rendered script, rolled back.
 
     slowest: enricher -> index of its statement (in --verbose order) to explain. Every other statement
     runs as rendered, so the plans see the same data and temp tables as in a real run.
     stop_at: the global number (0-based, in run order) of a statement that did not finish in the run:
     the replay runs everything before it, shows its plain EXPLAIN (no ANALYZE) and stops there.
+    rows_hint: (enricher, statement index) -> rows the run inserted, for EXPLAINs that do not say.
+    Like the run (and unlike the rendered script), it ANALYZEs an enricher's tables after it inserted
+    analyze_after() rows or more.
     """
     url = server.fresh("explain")
+    threshold = analyze_after()
+    inserted: dict[str, int] = {}
+    current: dict = {}
+
+    def finish_enricher(conn) -> None:
+        if current and threshold is not None and inserted.get(current["enricher"], 0) >= threshold:
+            for table in current["tables"]:
+                conn.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(table)))
+
     checks_out: list[dict] = []
     try:
         render = subprocess.run([str(SEED_SQL), "render", "--database-url", url, "--scale", str(scale),
@@ -630,8 +656,13 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
             try:
                 for part in parts:
                     name = part["enricher"]
+                    if part.get("start"):
+                        finish_enricher(conn)
+                        current.clear()
+                        current.update(part)
                     if part["table"] is None:
-                        conn.execute(part["sql"])
+                        if part["sql"]:
+                            conn.execute(part["sql"])
                         continue
                     idx = ordinal.get(name, 0)
                     ordinal[name] = idx + 1
@@ -642,7 +673,8 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
                                        "sql": part["sql"], **summarize_plan([r[0] for r in rows])}
                         return plans
                     if slowest.get(name) != idx:
-                        conn.execute(part["sql"])
+                        cur = conn.execute(part["sql"])
+                        inserted[name] = inserted.get(name, 0) + max(cur.rowcount, 0)
                         continue
                     statement = part["sql"].rstrip().rstrip(";")
                     conn.execute("SAVEPOINT bench_explain")
@@ -651,13 +683,19 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
                         rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement).fetchall()
                         lines = [r[0] for r in rows]
                         conn.execute("RELEASE SAVEPOINT bench_explain")
+                        got = next((int(m[1]) for ln in lines if (m := _TUPLES.search(ln))), None)
+                        if got is None:
+                            got = (rows_hint or {}).get((name, idx), 0)
+                        inserted[name] = inserted.get(name, 0) + got
                         plans[name] = {"table": part["table"], "statement_index": idx,
                                        "replay_seconds": round(time.perf_counter() - t0, 4), **summarize_plan(lines)}
                     except psycopg.Error as exc:
                         conn.execute("ROLLBACK TO SAVEPOINT bench_explain")
-                        conn.execute(part["sql"])
+                        cur = conn.execute(part["sql"])
+                        inserted[name] = inserted.get(name, 0) + max(cur.rowcount, 0)
                         plans[name] = {"table": part["table"], "statement_index": idx,
                                        "error": f"EXPLAIN failed: {str(exc).strip().splitlines()[0]}"}
+                finish_enricher(conn)
                 # the requirement checks, as the run's final verification sees the filled tables
                 for check in split_checks(render.stdout):
                     t0 = time.perf_counter()
@@ -865,7 +903,9 @@ def enricher_report(entry: dict, server: Server, args, workdir: Path) -> dict:
         log(f"  EXPLAIN (ANALYZE, BUFFERS) of each enricher's slowest statement at scale {entry['scale']} "
             "(rolled-back replay of seed-sql render) ...")
         try:
-            plans = explain_slowest(server, entry["scale"], slowest_index, workdir)
+            hint = {(st["enricher"], i): st["rows"] for name in slowest_index
+                    for i, st in enumerate([x for x in runs[-1]["statements"] if x["enricher"] == name])}
+            plans = explain_slowest(server, entry["scale"], slowest_index, workdir, rows_hint=hint)
         except (psycopg.Error, ValueError, OSError) as exc:
             plans = {"error": str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)}
         if "error" in plans and isinstance(plans["error"], str):
