@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import __version__
 from .pipeline import LOCK_KEY, POOL_TABLE, Script, context_sql, timeouts_sql
-from .sqltext import literal
+from .sqltext import identifier, literal
 
 VERIFY_TAG = "$seed_verify$"
 
@@ -69,6 +69,9 @@ def enricher_sql(rendered) -> list[str]:
     for st in rendered.statements:
         note = f": {st.note}" if st.note else ""
         out.append(f'-- fill "{st.table}"{note}\n{st.sql};')
+    if rendered.statements:
+        # run re-analyzes after large inserts; the script cannot count rows, so it always does.
+        out.append("ANALYZE " + ", ".join(identifier(t) for t in e.tables) + ";")
     return out
 
 
