@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .render import Check
+from .rendered import Check
 
 SAMPLE = 3
 

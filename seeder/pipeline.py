@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import headers, plan, pools, resources
+from . import headers, plan, pools, render_cache, resources
 from .config import Options
-from .render import Check, Rendered, Renderer, Statement
+from .rendered import Check, Rendered, Statement
 from .sqltext import Sql, literal
 
 LOCK_KEY = 8_320_917_411  # pg_advisory_xact_lock key shared by every seed-sql run
@@ -89,15 +89,28 @@ def build(options: Options, existing_tables: set[str] | None) -> Script:
         existing_tables=existing_tables,
     )
     dirs = template_dirs(options)
+    key = render_cache.key(options, selection.enrichers, selection.minimums, dirs)
+    rendered = render_cache.load(key, selection.enrichers)
+    if rendered is None:
+        rendered = _render(options, selection, dirs)
+        render_cache.store(key, rendered)
+    anchor = literal(options.anchor)
+    rendered = [r.replace(render_cache.ANCHOR_TOKEN, anchor) for r in rendered]
+    return Script(options, selection, dirs, rendered, setup_sql(options))
+
+
+def _render(options: Options, selection: plan.Selection, dirs: list[Path]) -> list[Rendered]:
+    from .render import Renderer  # Jinja2 only when the render cache misses
+
     context = {
         "seed": options.seed,
         "scale": options.scale,
-        "anchor": literal(options.anchor),
+        # A placeholder, replaced after rendering: the cached text then serves any --now.
+        "anchor": Sql(render_cache.ANCHOR_TOKEN),
         "min": selection.minimums,
         "pool_size": pools.planned_sizes(dirs),
         "base_run": BASE_FLAG,
         "force": options.force,
     }
     renderer = Renderer(dirs)
-    rendered = [renderer.render(e, context) for e in selection.enrichers]
-    return Script(options, selection, dirs, rendered, setup_sql(options))
+    return [renderer.render(e, context) for e in selection.enrichers]

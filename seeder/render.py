@@ -13,7 +13,6 @@ turn a row key into deterministic values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -21,42 +20,11 @@ import jinja2
 from . import cache
 from .errors import TemplateError
 from .headers import Enricher
+from .rendered import Check, Feasibility, Rendered, Statement
 from .sqltext import Sql, finalize, identifier, literal
 
 # Masking the sign bit keeps hashes non-negative so `%` picks a valid index.
 _POS = "9223372036854775807"
-
-
-@dataclass
-class Statement:
-    enricher: str
-    table: str
-    note: str
-    sql: str
-
-
-@dataclass
-class Check:
-    enricher: str
-    requirement: str
-    sql: str
-
-
-@dataclass
-class Feasibility:
-    """A query run before the enricher fills: rows (column `problem`) mean a minimum cannot be met."""
-
-    enricher: str
-    requirement: str
-    sql: str
-
-
-@dataclass
-class Rendered:
-    enricher: Enricher
-    statements: list[Statement] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
-    feasibility: list[Feasibility] = field(default_factory=list)
 
 
 def _body(caller) -> str:

@@ -60,14 +60,14 @@ def _requirement_rows(result: Result) -> list[list]:
 
 
 def summary_text(result: Result) -> str:
-    from tabulate import tabulate
-
     kind = outcome(result)
     n_req = len(result.after)
     if kind == "satisfied":
         return f"Already satisfied: all {n_req} requirements hold, nothing to add ({result.seconds:.2f} s)."
     if kind == "verified":
         return f"Verified: all {n_req} requirements hold ({result.seconds:.2f} s)."
+    from tabulate import tabulate  # here: the one-line outcomes above are the common, fast case
+
     lines = []
     if result.mode != "verify":
         table_rows = [[t, n] for t, n in result.rows_by_table.items() if n] or [["(none)", 0]]
