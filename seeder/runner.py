@@ -236,12 +236,10 @@ def _transaction(conn, script: Script, result: Result, progress: Progress, optio
 
 
 def _steps(conn, script: Script, result: Result, progress: Progress, options: Options) -> None:
-    for sql in script.setup:
-        conn.execute(sql)
+    # Statements without parameters go in one round trip each group (simple query protocol).
+    conn.execute(";\n".join(script.setup))
     _acquire_lock(conn, options, progress)
-    for sql in timeouts_sql(options):
-        conn.execute(sql)
-    conn.execute(context_sql(options))
+    conn.execute(";\n".join([*timeouts_sql(options), context_sql(options)]))
     result.base_run = conn.execute("SELECT base FROM seed_ctx").fetchone()[0]
     result.before = run_checks(conn, script.checks)
     _fill(conn, script, result, progress)
