@@ -1,4 +1,4 @@
-"""A per-user cache for work that is the same on every run: compiled templates and Faker pools.
+"""A per-user cache for work that is the same on every run: compiled templates, rendered SQL, Faker pools.
 
 Only speed depends on it: every entry is keyed by what produced it, and a cache
 that cannot be written is simply not used.

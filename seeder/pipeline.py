@@ -95,7 +95,7 @@ def build(options: Options, existing_tables: set[str] | None) -> Script:
         rendered = _render(options, selection, dirs)
         render_cache.store(key, rendered)
     anchor = literal(options.anchor)
-    rendered = [r.replace(render_cache.ANCHOR_TOKEN, anchor) for r in rendered]
+    rendered = [r.substitute(render_cache.ANCHOR_TOKEN, anchor) for r in rendered]
     return Script(options, selection, dirs, rendered, setup_sql(options))
 
 

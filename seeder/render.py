@@ -93,6 +93,21 @@ def _pick(ctx, kind: str, key) -> Sql:
 
 
 @jinja2.pass_context
+def _array_pick(ctx, kind: str, key) -> Sql:
+    """pick() as a subscript of the pool read once per statement as an array (an InitPlan), not one
+    index lookup per row: the same text, since a pool's idx runs 0..size-1. Pools are small (at most a
+    few hundred entries), so the subscript's walk of the array is cheap, unlike one over a table's ids."""
+    sizes = ctx["pool_size"]
+    if kind not in sizes:
+        raise TemplateError(ctx["enricher"], f"unknown pool {kind!r}; pools: {', '.join(sorted(sizes))}")
+    keyed = f"(({key}) || {literal(':' + kind)})"
+    return Sql(
+        f"((SELECT array_agg(sp.v ORDER BY sp.idx) FROM seed_pool sp WHERE sp.kind = {literal(kind)}))"
+        f"[1 + {_h(ctx, keyed)} % {sizes[kind]}]"
+    )
+
+
+@jinja2.pass_context
 def _between(ctx, lo, hi, key) -> Sql:
     """A timestamp between lo and hi (whole seconds), chosen by the hash of key."""
     return Sql(f"date_trunc('second', ({lo}) + (({hi}) - ({lo})) * {_frac(ctx, key)})")
@@ -141,7 +156,8 @@ class Renderer:
         )
         self.env.filters.update(lit=literal, ident=identifier)
         self.env.globals.update(
-            fill=_fill, check=_check, feasible=_feasible, h=_h, uuid=_uuid, frac=_frac, pick=_pick, between=_between,
+            fill=_fill, check=_check, feasible=_feasible, h=_h, uuid=_uuid, frac=_frac, pick=_pick, array_pick=_array_pick,
+            between=_between,
             sample=_sample, choose=_choose,
         )
 

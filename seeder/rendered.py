@@ -6,7 +6,7 @@ served from the render cache) never imports Jinja2.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from .headers import Enricher
 
@@ -59,11 +59,9 @@ class Rendered:
             [Feasibility(**f) for f in data["feasibility"]],
         )
 
-    def replace(self, old: str, new: str) -> "Rendered":
+    def substitute(self, old: str, new: str) -> "Rendered":
         """A copy with `old` replaced in every SQL text (the anchor placeholder by its literal)."""
-        return Rendered(
-            self.enricher,
-            [Statement(s.enricher, s.table, s.note, s.sql.replace(old, new)) for s in self.statements],
-            [Check(c.enricher, c.requirement, c.sql.replace(old, new)) for c in self.checks],
-            [Feasibility(f.enricher, f.requirement, f.sql.replace(old, new)) for f in self.feasibility],
-        )
+        def sub(items):
+            return [replace(x, sql=x.sql.replace(old, new)) for x in items]
+
+        return Rendered(self.enricher, sub(self.statements), sub(self.checks), sub(self.feasibility))

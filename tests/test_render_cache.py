@@ -13,7 +13,7 @@ from seeder import config, pipeline, render_cache
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def options(tmp_path, now, **flags):
+def options(now, **flags):
     return config.resolve({"seed": "0", "now": now, **flags}, toml_path=None)
 
 
@@ -23,13 +23,13 @@ def texts(script):
 
 def test_cached_render_equals_fresh_render_and_takes_each_runs_anchor(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    first = pipeline.build(options(tmp_path, "2026-11-01T12:00:00"), None)
+    first = pipeline.build(options("2026-11-01T12:00:00"), None)
     entries = list((tmp_path / "cache" / "seed-sql").glob("rendered-*.json"))
     assert len(entries) == 1
-    later = pipeline.build(options(tmp_path, "2026-12-24T08:30:00"), None)
+    later = pipeline.build(options("2026-12-24T08:30:00"), None)
     assert len(list((tmp_path / "cache" / "seed-sql").glob("rendered-*.json"))) == 1  # served from the entry
     monkeypatch.setenv("SEED_SQL_NO_CACHE", "1")
-    fresh = pipeline.build(options(tmp_path, "2026-12-24T08:30:00"), None)
+    fresh = pipeline.build(options("2026-12-24T08:30:00"), None)
     assert texts(later) == texts(fresh)
     joined = "\n".join(texts(later))
     assert "2026-12-24 08:30:00" in joined and "2026-11-01" not in joined
@@ -38,12 +38,12 @@ def test_cached_render_equals_fresh_render_and_takes_each_runs_anchor(tmp_path, 
 
 
 def test_key_changes_with_options_and_template_files(tmp_path):
-    dirs = pipeline.template_dirs(options(tmp_path, "2026-11-01T12:00:00"))
-    base = options(tmp_path, "2026-11-01T12:00:00")
+    dirs = pipeline.template_dirs(options("2026-11-01T12:00:00"))
+    base = options("2026-11-01T12:00:00")
     sel = pipeline.plan.select(pipeline.load_enrichers(base))
     k = render_cache.key(base, sel.enrichers, sel.minimums, dirs)
-    assert k == render_cache.key(options(tmp_path, "2030-01-01T00:00:00"), sel.enrichers, sel.minimums, dirs)
-    assert k != render_cache.key(options(tmp_path, "2026-11-01T12:00:00", scale="2"), sel.enrichers, sel.minimums, dirs)
+    assert k == render_cache.key(options("2030-01-01T00:00:00"), sel.enrichers, sel.minimums, dirs)
+    assert k != render_cache.key(options("2026-11-01T12:00:00", scale="2"), sel.enrichers, sel.minimums, dirs)
     assert k != render_cache.key(base, sel.enrichers, {**sel.minimums, "client_posts": 9}, dirs)
     own = tmp_path / "mine"
     own.mkdir()
