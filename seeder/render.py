@@ -81,22 +81,11 @@ def _frac(ctx, key) -> Sql:
 
 @jinja2.pass_context
 def _pick(ctx, kind: str, key) -> Sql:
-    """One text from the pool `kind`, chosen by the hash of key (and kind)."""
-    sizes = ctx["pool_size"]
-    if kind not in sizes:
-        raise TemplateError(ctx["enricher"], f"unknown pool {kind!r}; pools: {', '.join(sorted(sizes))}")
-    keyed = f"(({key}) || {literal(':' + kind)})"
-    return Sql(
-        f"(SELECT sp.v FROM seed_pool sp WHERE sp.kind = {literal(kind)}"
-        f" AND sp.idx = {_h(ctx, keyed)} % {sizes[kind]})"
-    )
+    """One text from the pool `kind`, chosen by the hash of key (and kind).
 
-
-@jinja2.pass_context
-def _array_pick(ctx, kind: str, key) -> Sql:
-    """pick() as a subscript of the pool read once per statement as an array (an InitPlan), not one
-    index lookup per row: the same text, since a pool's idx runs 0..size-1. Pools are small (at most a
-    few hundred entries), so the subscript's walk of the array is cheap, unlike one over a table's ids."""
+    A subscript of the pool read once per statement as an array (an InitPlan), not an index lookup
+    per row; element idx + 1 is the pool entry idx. Pools are small (at most a few hundred entries), so
+    the subscript's walk of the array is cheap, unlike one over a table's ids (DESIGN.md)."""
     sizes = ctx["pool_size"]
     if kind not in sizes:
         raise TemplateError(ctx["enricher"], f"unknown pool {kind!r}; pools: {', '.join(sorted(sizes))}")
@@ -156,7 +145,7 @@ class Renderer:
         )
         self.env.filters.update(lit=literal, ident=identifier)
         self.env.globals.update(
-            fill=_fill, check=_check, feasible=_feasible, h=_h, uuid=_uuid, frac=_frac, pick=_pick, array_pick=_array_pick,
+            fill=_fill, check=_check, feasible=_feasible, h=_h, uuid=_uuid, frac=_frac, pick=_pick, array_pick=_pick,
             between=_between,
             sample=_sample, choose=_choose,
         )
