@@ -262,6 +262,8 @@ def clean_env(cache: Path | None = None) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SEED_") and k not in ("DATABASE_URL", "APP_ENV", "NODE_ENV")}
     env["PYTHONUNBUFFERED"] = "1"
+    # Bytecode is cached as on any normal install (the warm-up run writes it); some sandboxes disable it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if CODE.pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (CODE.pythonpath, os.environ.get("PYTHONPATH")) if p)
     cache = cache or CODE.cache
@@ -270,6 +272,25 @@ def clean_env(cache: Path | None = None) -> dict:
     if CODE.statement_timeout:
         env["SEED_STATEMENT_TIMEOUT"] = CODE.statement_timeout
     return env
+
+
+def startup_floor(url: str, workdir: Path, n: int = 5) -> dict:
+    """What any Python CLI on psycopg and typer pays before doing work: the part of the scale-1 wall
+    times seed-sql cannot remove. Median (min-max) of n processes each."""
+    probes = {
+        "imports": "import typer, psycopg",
+        "imports_connect_select1": f"import typer, psycopg; psycopg.connect({url!r}).execute('SELECT 1').fetchone()",
+    }
+    out = {}
+    for name, code in probes.items():
+        times = []
+        for _ in range(n):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, cwd=workdir, env=clean_env(),
+                           stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+        out[name] = stats(times)
+    return out
 
 
 class SeedRunFailed(RuntimeError):
@@ -969,6 +990,11 @@ def print_report(report: dict) -> None:
                 print(f"    FAILED in {cycle[key]['failed']} of {cycle['repeat']} runs (seed-sql rolled back): "
                       f"{cycle[key]['error']}")
         print()
+    floor = report.get("startup_floor")
+    if floor and report["scale1"]:
+        print(f"Startup floor (not seed-sql's work; inside every wall time above): python + import typer, psycopg "
+              f"{fmt_s(floor['imports'])} s; + connect and SELECT 1 {fmt_s(floor['imports_connect_select1'])} s")
+        print()
     print("Throughput: rows created by a first run vs the load limit (same rows, same indexes and FKs)")
     rows = []
     for e in report["scales"]:
@@ -1140,6 +1166,7 @@ def main(argv=None) -> int:
             warmup = seed_process(warm, 1, workdir=workdir, timeout=args.timeout)
             CODE.statement_timeout = args.statement_timeout
             report["enrichers_measured"] = list(warmup["rows_by_enricher"])
+            report["startup_floor"] = startup_floor(warm, workdir)
         finally:
             server.drop(warm)
         for scale in args.scale_list:
