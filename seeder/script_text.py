@@ -61,6 +61,12 @@ def feasibility_block(rendered) -> str:
     return f"DO {VERIFY_TAG}\nDECLARE p text;\nBEGIN\n" + "\n".join(body) + f"\nEND\n{VERIFY_TAG};"
 
 
+def terminated(sql: str) -> str:
+    """The statement with its semicolon; on a line of its own when the last line holds a `--`
+    comment, which would otherwise swallow it and run the statement on into the next."""
+    return f"{sql}\n;" if "--" in sql.rsplit("\n", 1)[-1] else f"{sql};"
+
+
 def enricher_sql(rendered) -> list[str]:
     e = rendered.enricher
     out = [f"-- ===== enricher {e.name} (tier {e.tier}): {', '.join(e.tables)} ====="]
@@ -68,7 +74,7 @@ def enricher_sql(rendered) -> list[str]:
         out.append(feasibility_block(rendered))
     for st in rendered.statements:
         note = f": {st.note}" if st.note else ""
-        out.append(f'-- fill "{st.table}"{note}\n{st.sql};')
+        out.append(f'-- fill "{st.table}"{note}\n{terminated(st.sql)}')
     if rendered.statements:
         # run re-analyzes after large inserts; the script cannot count rows, so it always does.
         out.append("ANALYZE " + ", ".join(identifier(t) for t in e.tables) + ";")

@@ -92,6 +92,15 @@ def test_literal_quotes_every_odd_text():
     assert literal(None) == "NULL" and literal(True) == "TRUE" and literal(3) == "3"
 
 
+def test_rendered_statement_keeps_its_semicolon_after_a_trailing_comment():
+    from seeder.script_text import terminated
+
+    assert terminated("SELECT 1") == "SELECT 1;"
+    # a `--` comment on the last line would swallow a semicolon appended to it
+    assert terminated("INSERT INTO t SELECT 1\n-- no ON CONFLICT: why") == "INSERT INTO t SELECT 1\n-- no ON CONFLICT: why\n;"
+    assert terminated("-- note\nSELECT 1") == "-- note\nSELECT 1;"
+
+
 def test_finalize_refuses_raw_strings():
     with pytest.raises(TypeError, match="raw value"):
         finalize("DROP TABLE x")
