@@ -109,6 +109,7 @@ def summary_json(result: Result) -> str:
         "rows_added": result.rows,
         "rows_by_table": result.rows_by_table,
         "rows_by_enricher": result.rows_by_enricher,
+        "requirements_proven": result.proven,
         "skipped": result.script.selection.skipped if result.script else {},
         "requirements": [
             {"name": c.requirement, "enricher": c.enricher, "minimum": minimums.get(c.requirement),

@@ -6,8 +6,8 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from . import db, expected_schema, pools, resources
-from .checks import CheckResult, run_checks
+from . import db, expected_schema, pools, proof, resources
+from .checks import CheckResult, run_checks, run_checks_at
 from .config import Options
 from .errors import (ConnectionFailed, EnricherFailed, InfeasibleMinimum, LockBusy, RequirementsUnmet,
                      SchemaError, TimedOut)
@@ -41,6 +41,7 @@ class Result:
     base_run: bool = False
     pools_loaded: bool = False
     found: list[CheckResult] = field(default_factory=list)  # per requirement, just before its enricher
+    proven: int = 0  # requirements not re-checked: nothing was written since a run verified them
 
     @property
     def rows(self) -> int:
@@ -239,12 +240,36 @@ def _steps(conn, script: Script, result: Result, progress: Progress, options: Op
     # Statements without parameters go in one round trip each group (simple query protocol).
     conn.execute(";\n".join(script.setup))
     _acquire_lock(conn, options, progress)
+    # Read before this transaction writes anything (the temp tables below take a transaction id).
+    begin = proof.start(conn) if result.mode == "run" else None
     conn.execute(";\n".join([*timeouts_sql(options), context_sql(options)]))
     result.base_run = conn.execute("SELECT base FROM seed_ctx").fetchone()[0]
-    result.before = run_checks(conn, script.checks)
+    result.before, verified = _checks_before(conn, script, begin, result)
     _fill(conn, script, result, progress)
-    # Nothing inserted: the state is the one just checked (the satisfied run's single round trip).
-    result.after = run_checks(conn, script.checks) if result.rows else list(result.before)
+    if result.rows:
+        result.after, verified = run_checks_at(conn, script.checks)
+    else:  # nothing inserted: the state is the one just checked (the satisfied run's single round trip)
+        result.after = list(result.before)
     if result.mode == "run" and not result.unmet:
         conn.commit()
         result.committed = True
+        if verified is not None:
+            proof.record(conn, begin, script.checks, verified)
+
+
+def _checks_before(conn, script: Script, begin, result: Result):
+    """Every requirement's violators, and the one snapshot they describe (None if there is none).
+
+    Requirements proven at the start (seeder/proof.py) are not queried, unless a transaction completed
+    between the start and the checks: then they are checked too, in a second statement.
+    """
+    checks = script.checks
+    skip = proof.proven(begin, checks) if begin else set()
+    ran, snapshot = run_checks_at(conn, [c for i, c in enumerate(checks) if i not in skip])
+    proven_too = [CheckResult(c.requirement, c.enricher, 0, []) for i, c in enumerate(checks) if i in skip]
+    if skip and snapshot.xmax != begin.snapshot.xmax:
+        proven_too, snapshot = run_checks(conn, [c for i, c in enumerate(checks) if i in skip]), None
+    else:
+        result.proven = len(skip)
+    found, again = iter(ran), iter(proven_too)
+    return [next(again) if i in skip else next(found) for i in range(len(checks))], snapshot
