@@ -115,8 +115,10 @@ def _fill(conn, script: Script, result: Result, progress: Progress) -> None:
     """Each enricher fills only when one of its requirements is unmet just before it (or on a first run).
 
     Fills insert exactly what checks find missing, so an enricher whose checks all pass
-    would insert nothing: skipping it is the same result without the statements. Checks are
-    re-run per enricher once anything was inserted, since earlier enrichers create new gaps.
+    would insert nothing: skipping it is the same result without the statements. An enricher
+    with gaps at the start fills without checking again (its fill finds what is missing then);
+    one without re-runs its checks once anything was inserted, since earlier enrichers create new
+    gaps. A first run fills everything and re-checks only to report what each enricher found.
     """
     by_name = {c.requirement: c for c in result.before}
     if not result.base_run and not any(c.violators for c in result.before):
@@ -125,7 +127,9 @@ def _fill(conn, script: Script, result: Result, progress: Progress) -> None:
     changed = False
     for rendered in script.rendered:
         name = rendered.enricher.name
-        now = run_checks(conn, rendered.checks) if changed else [by_name[c.requirement] for c in rendered.checks]
+        now = [by_name[c.requirement] for c in rendered.checks]
+        if changed and (result.base_run or not any(c.violators for c in now)):
+            now = run_checks(conn, rendered.checks)
         result.found.extend(now)
         if not result.base_run and not any(c.violators for c in now):
             result.rows_by_enricher[name] = 0
