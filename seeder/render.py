@@ -145,9 +145,8 @@ class Renderer:
         )
         self.env.filters.update(lit=literal, ident=identifier)
         self.env.globals.update(
-            fill=_fill, check=_check, feasible=_feasible, h=_h, uuid=_uuid, frac=_frac, pick=_pick, array_pick=_pick,
-            between=_between,
-            sample=_sample, choose=_choose,
+            fill=_fill, check=_check, feasible=_feasible, h=_h, uuid=_uuid, frac=_frac, pick=_pick,
+            between=_between, sample=_sample, choose=_choose,
         )
 
     def render(self, enricher: Enricher, context: dict) -> Rendered:
