@@ -13,16 +13,16 @@ user, or a cache that cannot be written only means that every check runs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import cache
 from .rendered import Check
 
 # One row describing the statement's snapshot, appended to the checks' query (seeder/checks.py) so that
-# it describes exactly the snapshot the checks read.
+# it describes exactly the snapshot the checks read. Only parallel-safe functions: the transaction's own
+# id (pg_current_xact_id_if_assigned is parallel unsafe) is read in a statement of its own.
 SNAPSHOT_ROW = (
     "SELECT -1, 0::bigint, ARRAY[pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,"
-    " coalesce(pg_current_xact_id_if_assigned()::text, ''),"
     " array_to_string(ARRAY(SELECT pg_snapshot_xip(s)), ',')] FROM pg_current_snapshot() s"
 )
 # What the same check SQL reads: this server since its start, this database, the user's search_path.
@@ -40,10 +40,14 @@ class Snapshot:
     running: frozenset[int]  # transaction ids in progress below xmax
 
     @classmethod
-    def from_row(cls, sample: list[str]) -> Snapshot:
-        xmin, xmax, own, running = sample
-        return cls(int(xmin), int(xmax), int(own) if own else None,
-                   frozenset(int(x) for x in running.split(",") if x))
+    def from_row(cls, sample: list[str], own: int | None = None) -> Snapshot:
+        xmin, xmax, running = sample
+        return cls(int(xmin), int(xmax), own, frozenset(int(x) for x in running.split(",") if x))
+
+    def of_transaction(self, conn) -> Snapshot:
+        """The same snapshot with this transaction's own id (assigned before the checks, so unchanged)."""
+        own = conn.execute("SELECT pg_current_xact_id_if_assigned()::text").fetchone()[0]
+        return replace(self, own=int(own) if own else None)
 
 
 @dataclass(frozen=True)

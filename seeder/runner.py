@@ -255,6 +255,7 @@ def _steps(conn, script: Script, result: Result, progress: Progress, options: Op
     else:  # nothing inserted: the state is the one just checked (the satisfied run's single round trip)
         result.after = list(result.before)
     if result.mode == "run" and not result.unmet:
+        verified = verified.of_transaction(conn) if verified is not None else None
         conn.commit()
         result.committed = True
         if verified is not None:
