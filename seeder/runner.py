@@ -41,7 +41,7 @@ class Result:
     base_run: bool = False
     pools_loaded: bool = False
     found: list[CheckResult] = field(default_factory=list)  # per requirement, just before its enricher
-    proven: int = 0  # requirements not re-checked: nothing was written since a run verified them
+    proven: int = 0  # requirements not queried: no transaction completed since a run verified them (proof.py)
 
     @property
     def rows(self) -> int:
