@@ -464,6 +464,37 @@ def test_top_up_after_deleting_rooms_of_reported_posts_restores_posts_and_report
     assert run_json(db1, *ONLY)["rows_added"] == 0
 
 
+def test_a_community_that_loses_more_posts_to_deleted_rooms_than_its_target_numbers_past_them(schema_db):
+    """Roomless posts and reports keep their ids, so a community's ordinals run past its target. The fill takes
+    them in two steps (up to twice the target, then further only where still short); the second step must
+    give what one step would: the next free ordinals, exactly the target in rooms, every run."""
+    only = ["--only", "reports", "--set", "client_posts=0", "--set", "therapist_posts=0",
+            "--set", "community_recent_posts=0"]
+    seed(schema_db, *only)
+    cid = one(schema_db, 'SELECT min(mc."communityId") FROM "ModeratorCommunity" mc')
+    in_c = f"""SELECT p."id" FROM "Post" p JOIN "Room" r ON r."id" = p."roomId"
+               JOIN "RoomGroup" rg ON rg."id" = r."roomGroupId" WHERE rg."communityId" = '{cid}'"""
+    reports_in_c = f"""SELECT x."id" FROM ({REPORT_COMMUNITY}) x WHERE x.cid = '{cid}'
+                       AND x."id" NOT IN (SELECT {uid("'report:status:' || s")}
+                                          FROM unnest(ARRAY['PENDING', 'REVIEWED', 'DISMISSED']) s)"""
+    want = one(schema_db, f"SELECT count(*) FROM ({in_c}) x")
+    want_r = one(schema_db, f"SELECT count(*) FROM ({reports_in_c}) x")
+    assert want >= 10 and want_r >= 1
+    for lost in (1, 2, 3):
+        # what deleting every room of the community does to its posts (roomId SET NULL), rooms kept
+        execute(schema_db, f"""UPDATE "Post" SET "roomId" = NULL WHERE "id" IN ({in_c})""")
+        seed(schema_db, *only)
+        posts = {r[0] for r in query(schema_db, in_c)}
+        assert posts == {r[0] for r in query(schema_db, f"""
+            SELECT {uid(f"'post:community:{cid}:' || o")}
+            FROM generate_series({lost * want + 1}, {(lost + 1) * want}) o""")}, lost
+        reports = {r[0] for r in query(schema_db, reports_in_c)}
+        assert reports == {r[0] for r in query(schema_db, f"""
+            SELECT {uid(f"'report:{cid}:' || o")}
+            FROM generate_series({lost * want_r + 1}, {(lost + 1) * want_r}) o""")}, lost
+    assert run_json(schema_db, *only)["rows_added"] == 0
+
+
 def test_two_fresh_databases_with_the_same_seed_are_identical(new_db):
     a, b = new_db(), new_db()
     seed(a, *ONLY, "--seed", "7")
