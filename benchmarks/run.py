@@ -743,6 +743,9 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
 # the benchmark
 
 
+CYCLE_UP_TO = 100  # scales whose re-run and top-up are measured without --cycle-all
+
+
 def repeats_for(scale: int, repeat_arg: str, scales: list[int]) -> int:
     values = [int(v) for v in repeat_arg.split(",") if v.strip()]
     if len(values) > 1:
@@ -757,7 +760,9 @@ def repeats_for(scale: int, repeat_arg: str, scales: list[int]) -> int:
 def run_scale(server: Server, scale: int, repeat: int, args, workdir: Path) -> tuple[dict, list[dict]]:
     echo = scale >= 100 and not args.quiet
     firsts, satisfied, topups, topups_keep, loads, colds = [], [], [], [], [], []
-    cycle_here = scale == 1 or args.cycle_all
+    # the re-run and top-up cases at every scale up to CYCLE_UP_TO: a top-up whose work grows faster than
+    # the data shows only at scale (a candidate set sized by a count of the whole table, say)
+    cycle_here = scale <= CYCLE_UP_TO or args.cycle_all
     for r in range(repeat):
         if cycle_here:
             # the very first run of a user: no compiled templates, no Faker pools in the cache yet
@@ -977,10 +982,16 @@ def print_report(report: dict) -> None:
                 rows.append([label, "-", f"FAILED {fmt_s(c.get('failed_seconds'))}", "-",
                              fmt_s(c.get("failed_cpu_seconds")), f"≤ {c['target_seconds']}", "FAILED"])
                 continue
-            ok = "yes" if c["seconds"]["median"] <= c["target_seconds"] else "NO"
+            # the targets are for scale 1 (requirements section 7); larger scales show the trend only
+            target = f"≤ {c['target_seconds']}" if cycle["scale"] == 1 else "-"
+            ok = "-" if cycle["scale"] != 1 else "yes" if c["seconds"]["median"] <= c["target_seconds"] else "NO"
             rows.append([label, c["rows"], fmt_s(c["seconds"]), fmt_s(c["in_process_seconds"]),
-                         fmt_s(c["cpu_seconds"]), f"≤ {c['target_seconds']}", ok])
+                         fmt_s(c["cpu_seconds"]), target, ok])
         print(tabulate(rows, headers=["case", "rows", "wall s", "in-process s", "Python CPU s", "target", "met"]))
+        first, top = cycle["first_run"]["seconds"]["median"], cycle["top_up"]["seconds"]["median"]
+        if first and top is not None:
+            print(f"  top-up ÷ first run: {top / first:.2f} (it restores about a tenth of the rows; well above 1 "
+                  f"means its work grows faster than the data)")
         for key in ("top_up", "top_up_users_kept"):
             d = cycle[key]["deleted"]
             kept = f", {', '.join(d['kept'])} kept" if d["kept"] else ""
@@ -1102,7 +1113,8 @@ def parse_args(argv=None):
     p.add_argument("--delete-mode", choices=["cascade", "replica"], default="cascade",
                    help="how the 10%% of rows are deleted before the top-up (default cascade)")
     p.add_argument("--cycle-all", action="store_true",
-                   help="also measure the satisfied re-run and top-up at scales above 1")
+                   help="also measure the satisfied re-run and top-up at scales above 100 (scales up to 100 "
+                        "always get them)")
     p.add_argument("--no-load-limit", action="store_true", help="skip the INSERT ... SELECT / COPY load limit")
     p.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN replay at the largest scale")
     p.add_argument("--timeout", type=float, default=3600.0, help="kill a seed-sql process after this many seconds")
