@@ -620,14 +620,19 @@ def split_checks(script: str) -> list[dict]:
             for m in _CHECK.finditer(script, start)]
 
 
-def analyze_after() -> int | None:
-    """seed-sql's run ANALYZEs an enricher's tables after it inserted this many rows (seeder/runner.py);
-    the rendered script does not, so the replay does it itself to plan like the run."""
+def runner_constant(name: str) -> int | None:
+    """An integer constant of seeder/runner.py in the code measured."""
     try:
-        m = re.search(r"^ANALYZE_AFTER\s*=\s*([0-9_]+)", (CODE.root / "seeder" / "runner.py").read_text(), re.M)
+        m = re.search(rf"^{name}\s*=\s*([0-9_]+)", (CODE.root / "seeder" / "runner.py").read_text(), re.M)
     except OSError:
         return None
     return int(m.group(1).replace("_", "")) if m else None
+
+
+def analyze_after() -> int | None:
+    """seed-sql's run ANALYZEs an enricher's tables after it inserted this many rows (seeder/runner.py);
+    the rendered script does not, so the replay does it itself to plan like the run."""
+    return runner_constant("ANALYZE_AFTER")
 
 
 _TUPLES = re.compile(r"Tuples Inserted: (\d+)")
@@ -653,11 +658,14 @@ def explain_slowest(server: Server, scale: int, slowest: dict[str, int], workdir
     """
     url = server.fresh("explain")
     threshold = analyze_after()
+    stats_target = runner_constant("ANALYZE_STATISTICS_TARGET")  # None: the server's default, as older runs
     inserted: dict[str, int] = {}
     current: dict = {}
 
     def finish_enricher(conn) -> None:
         if current and threshold is not None and inserted.get(current["enricher"], 0) >= threshold:
+            if stats_target is not None:
+                conn.execute(pgsql.SQL("SET LOCAL default_statistics_target = {}").format(pgsql.Literal(stats_target)))
             for table in current["tables"]:
                 conn.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(table)))
 
